@@ -1,0 +1,301 @@
+"""Deterministic demo data: a person with a plan and six months of logs, a carer, and a coordinator.
+
+Everything is generated from a fixed seed relative to an anchor date ("today"),
+so two runs with the same anchor produce the same record. The story: Sam Patel
+lives with COPD and anxiety. Things go fairly well, then a chest infection in
+month four brings a hospital stay, low mood and poor sleep, and a slow recovery.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+from . import accounts, actions, goals, logs, plans, records, sharing, trackers
+from .actions import Owner, Repeat, Schedule
+from .logs import DiaryMark
+from .roles import Role
+from .trackers import TrackerKind
+
+SEED = 2026
+DEMO_PASSWORD = "care-plan-demo"  # noqa: S105 (published demo sign-in)
+DEMO_USERS = {
+    "person": "sam@example.com",
+    "carer": "alex@example.com",
+    "coordinator": "jo.coordinator@example.com",
+}
+CASELOAD_SIZE = 20
+DAYS = 182
+
+_OTHER_PEOPLE = [
+    "Aisha Khan",
+    "Brian O'Connor",
+    "Chloe Evans",
+    "David Okafor",
+    "Elena Popescu",
+    "Frank Hughes",
+    "Grace Li",
+    "Harry Williams",
+    "Imran Hussain",
+    "Julia Nowak",
+    "Kofi Mensah",
+    "Linda Murphy",
+    "Mohammed Ali",
+    "Niamh Byrne",
+    "Oliver Smith",
+    "Priya Sharma",
+    "Rachel Green",
+    "Stefan Kowalski",
+    "Tom Jones",
+]
+
+_GOOD_DAYS = [
+    "Managed the walk to the postbox and back without stopping. Felt proud.",
+    "Walking group was good today. Talked to Maureen about her allotment.",
+    "Slept well. Did my breathing exercises before bed and it helped.",
+    "Alex helped with the evening routine and I felt calm going to bed.",
+    "Went to the coffee group for half an hour. Nervous at first but glad I went.",
+    "Good day. Breathing felt easier and I did some gardening.",
+]
+_HARD_DAYS = [
+    "Too breathless to go to the walking group. Stayed in.",
+    "Bad night. Woke up at 3am and could not get back to sleep.",
+    "Felt anxious about going out so I cancelled the coffee group again.",
+    "The PA did not come this morning and nobody told me why.",
+    "Chest feels tight. Using the reliever inhaler more than usual.",
+    "Low day. Did not want to talk to anyone.",
+]
+
+
+def already_loaded() -> bool:
+    return accounts.find_account_by_email(DEMO_USERS["person"]) is not None
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+def _wellbeing(day_index: int, rng: random.Random) -> float:
+    """0 (awful) to 1 (very good): a gentle wave, a bad patch in month four, noise."""
+    base = 0.6 + 0.12 * math.sin(day_index / 9.0)
+    if 100 <= day_index < 112:  # the chest infection and hospital stay
+        base -= 0.35
+    elif 112 <= day_index < 135:  # slow recovery
+        base -= 0.35 * (135 - day_index) / 23
+    return min(1.0, max(0.0, base + rng.uniform(-0.12, 0.12)))
+
+
+def load(today: date | None = None) -> None:
+    """Create the demo accounts, the person's record and plan, logs and a caseload."""
+    rng = random.Random(SEED)
+    today = today or date.today()
+    start = today - timedelta(days=DAYS)
+
+    person = accounts.create_account(DEMO_USERS["person"], "Sam Patel", DEMO_PASSWORD)
+    carer = accounts.create_account(DEMO_USERS["carer"], "Alex Patel", DEMO_PASSWORD)
+    coordinator = accounts.create_account(
+        DEMO_USERS["coordinator"], "Jo Brown", DEMO_PASSWORD, is_coordinator=True
+    )
+
+    record = records.create_record("Sam Patel", created_by=coordinator.id, owner_id=person.id)
+    sharing.add_member(record.id, person.id, Role.OWNER)
+    sharing.add_member(record.id, carer.id, Role.CARER)
+    sharing.add_member(record.id, coordinator.id, Role.COORDINATOR)
+
+    _plan(record.id, coordinator.id, start, today)
+    _logs(record.id, person.id, carer.id, start, rng)
+    _caseload(coordinator.id, today, rng)
+
+
+def _plan(record_id: str, by: str, start: date, today: date) -> None:
+    plans.save_plan(
+        record_id,
+        by=by,
+        sections={
+            "what_matters": "Being able to get out to see friends, and looking after my garden.",
+            "appreciate": "My sense of humour, and that I always ask how other people are.",
+            "how_to_support": "Give me time to catch my breath. Talk to me, not to Alex.",
+            "health_summary": "COPD (diagnosed 2019). Anxiety. Reliever and preventer inhalers.",
+            "warning_signs": "More breathless than usual for 2 days. Green or brown phlegm. "
+            "Not sleeping because of breathing. Feeling panicky.",
+            "what_to_do": "Start my rescue pack as the respiratory nurse showed me. "
+            "Sit upright, use my breathing techniques. Tell Alex.",
+            "whom_to_call": "Respiratory nurse team: 01632 960 001 (weekdays 9am to 5pm). "
+            "GP surgery: 01632 960 002. Out of hours: NHS 111.",
+            "if_support_unavailable": "If my PA cannot come, Alex covers mornings. "
+            "If neither can, call the agency on 01632 960 003.",
+            "information_sharing": "I am happy for my carer and my care coordinator to see "
+            "my plan. My diary is private.",
+        },
+        start_date=start,
+        next_review=start + timedelta(days=91)
+        if start + timedelta(days=91) > today
+        else today + timedelta(days=26),
+        review_interval_months=6,
+        signed_off_on=start,
+        signed_off_by="Jo Brown, care coordinator, on behalf of the local NHS",
+    )
+    walk = goals.add_goal(
+        record_id,
+        by=by,
+        need="Getting breathless when walking",
+        outcome="To walk to the local shop and back without stopping",
+        measure="I can do it 3 times a week",
+        importance=9,
+    )
+    sleep = goals.add_goal(
+        record_id,
+        by=by,
+        need="Poor sleep because of breathing and worry",
+        outcome="To sleep through the night most nights",
+        measure="6 hours or more on 5 nights a week",
+        importance=7,
+    )
+    anxious = goals.add_goal(
+        record_id,
+        by=by,
+        need="Anxiety about going out",
+        outcome="To feel less anxious about going out and seeing people",
+        measure="I go to the coffee group every week",
+        importance=8,
+    )
+    actions.add_action(
+        record_id,
+        goal_id=walk.id,
+        what="Join the weekly walking group on Tuesdays",
+        owner=Owner.ME,
+        confidence=7,
+        schedule=Schedule(Repeat.WEEKLY, start, weekdays=(1,), at=time(10, 30)),
+    )
+    actions.add_action(
+        record_id,
+        goal_id=walk.id,
+        what="Physiotherapist to review my exercise plan",
+        owner=Owner.OTHER,
+        owner_name="Community physiotherapy",
+        schedule=Schedule(Repeat.ONCE, start + timedelta(days=30)),
+    )
+    actions.add_action(
+        record_id,
+        goal_id=sleep.id,
+        what="Do my breathing exercises before bed",
+        owner=Owner.ME,
+        confidence=8,
+        schedule=Schedule(Repeat.DAILY, start, at=time(21, 30)),
+    )
+    actions.add_action(
+        record_id,
+        goal_id=sleep.id,
+        what="Help with the evening routine",
+        owner=Owner.CARER,
+        owner_name="Alex Patel",
+        schedule=Schedule(Repeat.DAILY, start, at=time(20, 0)),
+    )
+    actions.add_action(
+        record_id,
+        goal_id=anxious.id,
+        what="Go to the Thursday coffee group",
+        owner=Owner.ME,
+        confidence=5,
+        barriers="Worry about getting breathless in front of people",
+        support_needed="Alex to come with me the first few times",
+        schedule=Schedule(Repeat.WEEKLY, start, weekdays=(3,), at=time(11, 0)),
+    )
+    actions.add_action(
+        record_id,
+        goal_id=anxious.id,
+        what="Refer me to talking therapy",
+        owner=Owner.COORDINATOR,
+        owner_name="Jo Brown",
+        schedule=Schedule(Repeat.ONCE, start + timedelta(days=14)),
+    )
+
+
+def _logs(record_id: str, person_id: str, carer_id: str, start: date, rng: random.Random) -> None:
+    pain = trackers.define_tracker(
+        record_id,
+        name="Breathlessness",
+        kind=TrackerKind.SCALE,
+        low_label="No breathlessness",
+        high_label="Worst possible",
+        target_max=4,
+    )
+    sleep = trackers.define_tracker(
+        record_id, name="Sleep", kind=TrackerKind.NUMBER, unit="hours", target_min=6, target_max=9
+    )
+    trackers.define_tracker(record_id, name="Weight", kind=TrackerKind.NUMBER, unit="kg")
+    for i in range(DAYS):
+        day = start + timedelta(days=i)
+        w = _wellbeing(i, rng)
+        when = _at(day, 9, rng.randrange(0, 59))
+        logs.record_mood(
+            record_id,
+            author_id=person_id,
+            score=1 + round(w * 4),
+            occurred_at=when,
+            recorded_at=when,
+        )
+        if rng.random() < 0.35:
+            evening = _at(day, 19, rng.randrange(0, 59))
+            score = 1 + round(min(1.0, max(0.0, w + rng.uniform(-0.15, 0.1))) * 4)
+            logs.record_mood(
+                record_id,
+                author_id=person_id,
+                score=score,
+                occurred_at=evening,
+                recorded_at=evening,
+            )
+        breath = round(min(10, max(0, (1 - w) * 10 + rng.uniform(-1, 1))))
+        logs.record_reading(
+            record_id,
+            author_id=person_id,
+            tracker_id=pain.id,
+            value=breath,
+            occurred_at=when,
+            recorded_at=when,
+        )
+        hours = round(min(10.0, max(2.0, 3.5 + w * 5 + rng.uniform(-0.8, 0.8))), 1)
+        logs.record_reading(
+            record_id,
+            author_id=person_id,
+            tracker_id=sleep.id,
+            value=hours,
+            occurred_at=when,
+            recorded_at=when,
+        )
+        if rng.random() < 0.4:
+            good = w >= 0.55
+            text = rng.choice(_GOOD_DAYS if good else _HARD_DAYS)
+            mark = (
+                None
+                if rng.random() < 0.3
+                else (DiaryMark.WORKING if good else DiaryMark.NOT_WORKING)
+            )
+            night = _at(day, 21, rng.randrange(0, 59))
+            logs.write_diary(
+                record_id,
+                author_id=person_id,
+                text=text,
+                mark=mark,
+                occurred_at=night,
+                recorded_at=night,
+            )
+
+
+def _caseload(coordinator_id: str, today: date, rng: random.Random) -> None:
+    for name in _OTHER_PEOPLE[: CASELOAD_SIZE - 1]:
+        record = records.create_record(name, created_by=coordinator_id)
+        sharing.add_member(record.id, coordinator_id, Role.COORDINATOR)
+        start = today - timedelta(days=rng.randrange(20, 400))
+        # Some reviews are overdue on purpose, as on any real caseload.
+        next_review = today + timedelta(days=rng.randrange(-30, 200))
+        plans.save_plan(
+            record.id,
+            by=coordinator_id,
+            sections={},
+            start_date=start,
+            next_review=next_review,
+            signed_off_on=start,
+        )
+        goals.add_goal(record.id, by=coordinator_id, outcome="To stay well at home")

@@ -1,0 +1,1 @@
+"""Flask-WTF forms, one module per area, with messages in the NHS voice."""

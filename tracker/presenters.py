@@ -1,0 +1,62 @@
+"""Template filters and globals: dates in NHS style, navigation for each role."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g, url_for
+from flask_login import current_user
+
+from .roles import CATEGORY_LABELS, Role
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def nhs_date(value: date | datetime | str | None) -> str:
+    """ "23 November 2026" (NHS style: no leading zero, month in full)."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(LONDON).date()
+    return f"{value.day} {value:%B %Y}"
+
+
+def nhs_datetime(value: datetime | str | None) -> str:
+    """ "23 November 2026 at 2:05pm" in UK time."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    local = value.astimezone(LONDON)
+    hour = local.hour % 12 or 12
+    return f"{nhs_date(local.date())} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+def navigation() -> list[dict[str, str]]:
+    """Header links for whoever is signed in, and the record they are looking at."""
+    if not current_user.is_authenticated:
+        return []
+    items: list[dict[str, str]] = []
+    if current_user.account.is_coordinator:
+        items.append({"href": url_for("caseload.caseload"), "text": "Caseload"})
+    record = g.get("record")
+    membership = g.get("membership")
+    if record is not None and membership is not None:
+        items.append({"href": url_for("records.today", record_id=record.id), "text": "Today"})
+        if membership.role is Role.OWNER:
+            items.append(
+                {"href": url_for("sharing.sharing", record_id=record.id), "text": "Sharing"}
+            )
+    items.append({"href": url_for("auth.account"), "text": "Your account"})
+    return items
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(nhs_date, "nhs_date")
+    app.add_template_filter(nhs_datetime, "nhs_datetime")
+    app.add_template_global(navigation, "navigation")
+    app.add_template_global(CATEGORY_LABELS, "CATEGORY_LABELS")
+    app.add_template_global(Role, "Role")

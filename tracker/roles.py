@@ -1,0 +1,143 @@
+"""Roles, permissions and the one table that maps them; ``@requires`` on every route.
+
+Three roles relate an account to a person's record: the **owner** (the person,
+or someone acting for them), a **carer**, and the **coordinator**. What a carer
+or coordinator may see is further narrowed by the categories the owner shares
+with them (``sharing.py``). A request for a record the account has no right to
+see answers 404, never 403, so that existence does not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import wraps
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    CARER = "carer"
+    COORDINATOR = "coordinator"
+
+
+class Category(StrEnum):
+    """What the person can choose to share, member by member."""
+
+    PLAN = "plan"
+    ACTIONS = "actions"
+    MOOD = "mood"
+    SYMPTOMS = "symptoms"
+    SUPPORT = "support"
+    DIARY = "diary"
+
+
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.PLAN: "Plan and goals",
+    Category.ACTIONS: "Actions",
+    Category.MOOD: "Mood",
+    Category.SYMPTOMS: "Symptoms",
+    Category.SUPPORT: "Carer support log",
+    Category.DIARY: "Diary",
+}
+
+DEFAULT_CATEGORIES: dict[Role, frozenset[Category]] = {
+    Role.OWNER: frozenset(Category),
+    Role.CARER: frozenset({Category.PLAN, Category.ACTIONS, Category.SUPPORT}),
+    Role.COORDINATOR: frozenset(
+        {Category.PLAN, Category.ACTIONS, Category.MOOD, Category.SYMPTOMS, Category.SUPPORT}
+    ),
+}
+
+
+class Scope(StrEnum):
+    """Whether a permission is about the account or about one person's record."""
+
+    ANYONE = "anyone"
+    ACCOUNT = "account"
+    RECORD = "record"
+
+
+class Permission(StrEnum):
+    PUBLIC = "public"
+    SIGNED_IN = "signed_in"
+    COORDINATE = "coordinate"  # caseload, creating a person's record
+    VIEW_RECORD = "view_record"
+    VIEW_PLAN = "view_plan"
+    VIEW_ACTIONS = "view_actions"
+    VIEW_MOOD = "view_mood"
+    VIEW_SYMPTOMS = "view_symptoms"
+    VIEW_SUPPORT = "view_support"
+    VIEW_DIARY = "view_diary"
+    MANAGE_SHARING = "manage_sharing"
+    VIEW_AUDIT = "view_audit"
+    LEAVE_RECORD = "leave_record"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who holds a permission: its scope, the roles, and a category the owner must share."""
+
+    scope: Scope
+    roles: frozenset[Role] = frozenset()
+    category: Category | None = None
+    # Plain words for the "who has looked at my record" page.
+    label: str = ""
+
+
+_ALL = frozenset(Role)
+_OWNER = frozenset({Role.OWNER})
+
+# The one table. Owners hold every record permission; the category is only
+# checked for carers and coordinators.
+RULES: dict[Permission, Rule] = {
+    Permission.PUBLIC: Rule(Scope.ANYONE),
+    Permission.SIGNED_IN: Rule(Scope.ACCOUNT),
+    Permission.COORDINATE: Rule(Scope.ACCOUNT),
+    Permission.VIEW_RECORD: Rule(Scope.RECORD, _ALL, None, "opened the record"),
+    Permission.VIEW_PLAN: Rule(Scope.RECORD, _ALL, Category.PLAN, "looked at the plan and goals"),
+    Permission.VIEW_ACTIONS: Rule(Scope.RECORD, _ALL, Category.ACTIONS, "looked at actions"),
+    Permission.VIEW_MOOD: Rule(Scope.RECORD, _ALL, Category.MOOD, "looked at mood"),
+    Permission.VIEW_SYMPTOMS: Rule(Scope.RECORD, _ALL, Category.SYMPTOMS, "looked at symptoms"),
+    Permission.VIEW_SUPPORT: Rule(
+        Scope.RECORD, _ALL, Category.SUPPORT, "looked at the support log"
+    ),
+    Permission.VIEW_DIARY: Rule(Scope.RECORD, _ALL, Category.DIARY, "looked at the diary"),
+    Permission.MANAGE_SHARING: Rule(Scope.RECORD, _OWNER, None, "changed sharing"),
+    Permission.VIEW_AUDIT: Rule(Scope.RECORD, _OWNER, None, "looked at the access log"),
+    Permission.LEAVE_RECORD: Rule(
+        Scope.RECORD, frozenset({Role.CARER, Role.COORDINATOR}), None, "left the record"
+    ),
+}
+
+
+def allowed(role: Role, categories: frozenset[Category], permission: Permission) -> bool:
+    """True if a member with ``role`` and shared ``categories`` holds a record permission."""
+    rule = RULES[permission]
+    if rule.scope is not Scope.RECORD or role not in rule.roles:
+        return False
+    if role is Role.OWNER or rule.category is None:
+        return True
+    return rule.category in categories
+
+
+def requires(permission: Permission, *, fresh: bool = False) -> Callable[[F], F]:
+    """Declare and enforce what a route needs. Record routes take ``record_id``."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            from .access import authorize  # late: access imports the domain modules
+
+            denied = authorize(permission, kwargs.get("record_id"), fresh=fresh)
+            if denied is not None:
+                return denied
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,569 @@
+"""The storage layer: the only module that imports TinyDB.
+
+Why it looks like this (measured on these machines, see ``../shared/DESIGN.md``):
+
+* TinyDB is not safe across processes or threads. Every change here is a
+  read-modify-write held under an exclusive ``flock`` on a lock file beside the
+  data file (``fcntl.lockf`` does not serialise threads; ``flock`` on a fresh
+  descriptor does).
+* A fresh TinyDB object is made for each transaction and thrown away after it,
+  because a long-lived one caches its next id and its query results.
+* Every write goes to a temporary file that is fsynced, ``os.replace``-d over the
+  old file, and then the folder is fsynced. A ``kill -9`` at any point leaves
+  either the old or the new version, never a torn file. No ``CachingMiddleware``.
+* Parsed files are cached per process, keyed by (inode, size, mtime_ns). Each
+  write sets the new file's mtime strictly above the old one, so the key can never
+  repeat for a different version, even when the kernel reuses an inode number.
+* A person's logs are split into one file per month ("buckets"), chosen by the
+  month the entry was *recorded*, which never changes. Entry ids carry their
+  bucket, so one entry is found without an index, and a write never
+  re-serialises more than one month.
+* A file that cannot be parsed raises :class:`UnreadableFile` naming it. It is
+  never overwritten with an empty database.
+
+The public interface is small and backend-neutral (plain dicts in and out), so a
+PostgreSQL backend can be added later without touching the domain modules:
+:meth:`Store.read`, :meth:`Store.transaction`, :meth:`Store.append_entry`,
+:meth:`Store.get_entry`, :meth:`Store.update_entry`, :meth:`Store.delete_entry`,
+:meth:`Store.list_entries`, :meth:`Store.delete_scope_folder`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tinydb import Query, TinyDB
+from tinydb.storages import Storage
+
+SCHEMA_VERSION = 1
+META_TABLE = "_meta"
+ENTRIES_TABLE = "entries"
+TEMP_PREFIX = ".tmp-"
+# Temporary files younger than this may belong to a write in progress in another
+# worker; only older ones are leftovers from a crash.
+TEMP_MAX_AGE_SECONDS = 60
+
+_SCOPE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}(/[a-z0-9][a-z0-9_-]{0,63}){0,2}$")
+_STREAM_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_ENTRY_ID_RE = re.compile(r"^(\d{4})(\d{2})-([a-z0-9]{6,40})$")
+_CLIENT_KEY_RE = re.compile(r"^[a-z0-9]{6,40}$")
+
+Doc = dict[str, Any]
+
+
+class StoreError(Exception):
+    """Base class for storage failures."""
+
+
+class UnreadableFile(StoreError):
+    """A data file exists but cannot be parsed; it is left untouched for repair."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"Data file {path} cannot be read ({reason}); it has been left as it is.")
+        self.path = path
+
+
+class NewerSchema(StoreError):
+    """A data file was written by a newer version of the tracker."""
+
+
+def new_id(nbytes: int = 6) -> str:
+    """A short random id made of lowercase hex, safe in paths and URLs."""
+    return secrets.token_hex(nbytes)
+
+
+# --- per-process parse cache ---------------------------------------------------
+
+_CACHE_MAX_FILES = 2048
+_cache: OrderedDict[str, tuple[tuple[int, int, int], dict]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cache_get(path: str, key: tuple[int, int, int]) -> dict | None:
+    with _cache_lock:
+        hit = _cache.get(path)
+        if hit is not None and hit[0] == key:
+            _cache.move_to_end(path)
+            return hit[1]
+    return None
+
+
+def _cache_put(path: str, key: tuple[int, int, int], data: dict) -> None:
+    with _cache_lock:
+        _cache[path] = (key, data)
+        _cache.move_to_end(path)
+        while len(_cache) > _CACHE_MAX_FILES:
+            _cache.popitem(last=False)
+
+
+def _cache_drop(path: str) -> None:
+    with _cache_lock:
+        _cache.pop(path, None)
+
+
+def clear_cache() -> None:
+    """Forget every parsed file (tests and benchmarks use this)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+# --- raw file access -------------------------------------------------------------
+
+
+def _parse(path: Path, raw: bytes) -> dict:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UnreadableFile(path, f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UnreadableFile(path, "top level is not an object")
+    meta = data.get(META_TABLE, {}).get("1", {})
+    version = meta.get("schema_version", 0)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise NewerSchema(
+            f"{path} has schema version {version!r}; this tracker reads up to {SCHEMA_VERSION}."
+        )
+    return data
+
+
+def _load(path: Path, use_cache: bool = True) -> dict | None:
+    """Parse ``path``; ``None`` if it does not exist. Cached by file identity."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        # fstat the open descriptor, so the key describes exactly the bytes read.
+        key = _stat_key(os.fstat(fd))
+        if use_cache:
+            hit = _cache_get(str(path), key)
+            if hit is not None:
+                return hit
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read()
+    finally:
+        os.close(fd)
+    if not raw:
+        raise UnreadableFile(path, "file is empty")
+    data = _parse(path, raw)
+    if use_cache:
+        _cache_put(str(path), key, data)
+    return data
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: dict) -> None:
+    """Temp file → fsync → os.replace → fsync folder. Caller holds the lock."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        prev_mtime = os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        prev_mtime = 0
+    payload = orjson.dumps(data)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            stamp = max(time.time_ns(), prev_mtime + 1)
+            os.utime(f.fileno(), ns=(stamp, stamp))
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+    _cache_put(str(path), _stat_key(os.stat(path)), data)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Exclusive inter-process and inter-thread lock for one data file."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+# --- TinyDB inside a transaction ---------------------------------------------------
+
+
+class _TxStorage(Storage):
+    """Hands TinyDB the dict read under the lock; the transaction writes it once."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+        self.dirty = False
+
+    def read(self) -> dict:
+        return self.data
+
+    def write(self, data: dict) -> None:
+        self.data = data
+        self.dirty = True
+
+
+_Q = Query()
+
+
+class Transaction:
+    """Table operations on one file, applied atomically when the block ends.
+
+    Documents are plain dicts with a string ``id``. Do not keep a transaction or
+    the dicts it returns after the ``with`` block.
+    """
+
+    def __init__(self, data: dict) -> None:
+        self._db = TinyDB(data, storage=_TxStorage)
+        self._storage: _TxStorage = self._db.storage  # type: ignore[assignment]
+
+    @property
+    def dirty(self) -> bool:
+        return self._storage.dirty
+
+    @property
+    def data(self) -> dict:
+        return self._storage.data
+
+    def all(self, table: str) -> list[Doc]:
+        return [dict(d) for d in self._db.table(table).all()]
+
+    def get(self, table: str, doc_id: str) -> Doc | None:
+        doc = self._db.table(table).get(_Q.id == doc_id)
+        return dict(doc) if doc is not None else None
+
+    def find(self, table: str, **fields: Any) -> list[Doc]:
+        return [dict(d) for d in self._db.table(table).search(_Q.fragment(fields))]
+
+    def insert(self, table: str, doc: Doc) -> str:
+        doc = dict(doc)
+        doc.setdefault("id", new_id())
+        if self._db.table(table).contains(_Q.id == doc["id"]):
+            raise StoreError(f"duplicate id {doc['id']!r} in table {table!r}")
+        self._db.table(table).insert(doc)
+        return doc["id"]
+
+    def update(self, table: str, doc_id: str, changes: Doc) -> bool:
+        changes = {k: v for k, v in changes.items() if k != "id"}
+        return bool(self._db.table(table).update(changes, _Q.id == doc_id))
+
+    def replace(self, table: str, doc: Doc) -> None:
+        """Replace the whole document with ``doc['id']`` (insert if absent)."""
+        t = self._db.table(table)
+        t.remove(_Q.id == doc["id"])
+        t.insert(dict(doc))
+
+    def remove(self, table: str, doc_id: str) -> bool:
+        return bool(self._db.table(table).remove(_Q.id == doc_id))
+
+    def remove_where(self, table: str, predicate: Callable[[Doc], bool]) -> int:
+        return len(self._db.table(table).remove(lambda d: predicate(dict(d))))
+
+
+class View:
+    """A read-only snapshot of one file's tables (shared per process: do not mutate)."""
+
+    def __init__(self, data: dict | None) -> None:
+        self._data = data or {}
+
+    def all(self, table: str) -> list[Doc]:
+        return list(self._data.get(table, {}).values())
+
+    def get(self, table: str, doc_id: str) -> Doc | None:
+        for doc in self._data.get(table, {}).values():
+            if doc.get("id") == doc_id:
+                return doc
+        return None
+
+    def find(self, table: str, **fields: Any) -> list[Doc]:
+        return [
+            d
+            for d in self._data.get(table, {}).values()
+            if all(d.get(k) == v for k, v in fields.items())
+        ]
+
+    @property
+    def exists(self) -> bool:
+        return bool(self._data)
+
+
+# --- entries split by month ------------------------------------------------------
+
+
+def _bucket_of(entry_id: str) -> str:
+    m = _ENTRY_ID_RE.match(entry_id)
+    if not m:
+        raise KeyError(entry_id)
+    return f"{m.group(1)}-{m.group(2)}"
+
+
+def _utc(dt: datetime | None) -> datetime:
+    if dt is None:
+        return datetime.now(UTC)
+    if dt.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return dt.astimezone(UTC)
+
+
+# --- the store -------------------------------------------------------------------
+
+
+class Store:
+    """Files under ``root``: ``<scope>.json`` documents and ``<scope>/<stream>-YYYY-MM.json`` logs.
+
+    A *scope* is a slash-separated path of short lowercase ids, such as
+    ``"system/accounts"`` or ``"records/ab12cd34ef56/record"``.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    # -- paths
+    def _path(self, scope: str) -> Path:
+        if not _SCOPE_RE.match(scope):
+            raise ValueError(f"bad scope {scope!r}")
+        return self.root / f"{scope}.json"
+
+    def _bucket_path(self, scope: str, stream: str, bucket: str) -> Path:
+        if not _SCOPE_RE.match(scope) or not _STREAM_RE.match(stream):
+            raise ValueError(f"bad scope or stream {scope!r} {stream!r}")
+        return self.root / scope / f"{stream}-{bucket}.json"
+
+    # -- lifecycle
+    def init(self) -> int:
+        """Create the folder and remove leftover temporary files; returns how many."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        removed = 0
+        cutoff = time.time() - TEMP_MAX_AGE_SECONDS
+        for tmp in self.root.rglob(f"{TEMP_PREFIX}*"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    def healthy(self) -> bool:
+        """True if the data folder can be read and written."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            probe = self.root / f"{TEMP_PREFIX}healthz-{os.getpid()}-{new_id(4)}"
+            probe.write_bytes(b"ok")
+            ok = probe.read_bytes() == b"ok"
+            probe.unlink()
+            return ok and os.access(self.root, os.R_OK | os.W_OK | os.X_OK)
+        except OSError:
+            return False
+
+    # -- documents
+    def read(self, scope: str) -> View:
+        """A cached, read-only view of a scope's tables."""
+        return View(_load(self._path(scope)))
+
+    @contextmanager
+    def transaction(self, scope: str) -> Iterator[Transaction]:
+        """Lock, read, let the caller change tables, then write atomically if changed."""
+        path = self._path(scope)
+        with _locked(path):
+            data = _load(path, use_cache=False)
+            if data is None:
+                data = {META_TABLE: {"1": {"schema_version": SCHEMA_VERSION}}}
+            tx = Transaction(data)
+            yield tx
+            if tx.dirty:
+                _write_atomic(path, tx.data)
+
+    # -- entries
+    def append_entry(
+        self,
+        scope: str,
+        stream: str,
+        entry: Doc,
+        recorded_at: datetime | None = None,
+        client_key: str | None = None,
+    ) -> str:
+        """Add one entry to the month bucket of ``recorded_at`` (now by default).
+
+        ``client_key`` makes the append idempotent: a replay with the same key in
+        the same month returns the existing id and writes nothing.
+        """
+        at = _utc(recorded_at)
+        bucket = f"{at.year:04d}-{at.month:02d}"
+        if client_key is not None:
+            if not _CLIENT_KEY_RE.match(client_key):
+                raise ValueError("bad client key")
+            entry_id = f"{at.year:04d}{at.month:02d}-{client_key}"
+        else:
+            entry_id = f"{at.year:04d}{at.month:02d}-{new_id()}"
+        path = self._bucket_path(scope, stream, bucket)
+        with _locked(path):
+            data = _load(path, use_cache=False)
+            if data is None:
+                data = {META_TABLE: {"1": {"schema_version": SCHEMA_VERSION}}}
+            tx = Transaction(data)
+            if tx.get(ENTRIES_TABLE, entry_id) is not None:
+                if client_key is not None:
+                    return entry_id
+                raise StoreError("id collision")
+            doc = dict(entry)
+            doc["id"] = entry_id
+            doc.setdefault("recorded_at", at.isoformat())
+            tx.insert(ENTRIES_TABLE, doc)
+            _write_atomic(path, tx.data)
+        return entry_id
+
+    def get_entry(self, scope: str, stream: str, entry_id: str) -> Doc | None:
+        try:
+            bucket = _bucket_of(entry_id)
+        except KeyError:
+            return None
+        return View(_load(self._bucket_path(scope, stream, bucket))).get(ENTRIES_TABLE, entry_id)
+
+    def update_entry(self, scope: str, stream: str, entry_id: str, changes: Doc) -> bool:
+        try:
+            bucket = _bucket_of(entry_id)
+        except KeyError:
+            return False
+        path = self._bucket_path(scope, stream, bucket)
+        if not path.exists():
+            return False
+        with _locked(path):
+            tx = Transaction(_load(path, use_cache=False) or {})
+            changed = tx.update(ENTRIES_TABLE, entry_id, changes)
+            if changed:
+                _write_atomic(path, tx.data)
+            return changed
+
+    def delete_entry(self, scope: str, stream: str, entry_id: str) -> bool:
+        """Remove the entry; its text is gone from disk once the write lands."""
+        try:
+            bucket = _bucket_of(entry_id)
+        except KeyError:
+            return False
+        path = self._bucket_path(scope, stream, bucket)
+        if not path.exists():
+            return False
+        with _locked(path):
+            tx = Transaction(_load(path, use_cache=False) or {})
+            removed = tx.remove(ENTRIES_TABLE, entry_id)
+            if removed:
+                _write_atomic(path, tx.data)
+            return removed
+
+    def buckets(self, scope: str, stream: str) -> list[str]:
+        """Month buckets ("YYYY-MM") that exist for a stream, oldest first."""
+        folder = self.root / scope
+        if not _SCOPE_RE.match(scope) or not folder.is_dir():
+            return []
+        prefix = f"{stream}-"
+        out = []
+        for p in folder.iterdir():
+            name = p.name
+            if (
+                name.startswith(prefix)
+                and name.endswith(".json")
+                and not name.startswith(TEMP_PREFIX)
+            ):
+                out.append(name[len(prefix) : -len(".json")])
+        return sorted(b for b in out if re.fullmatch(r"\d{4}-\d{2}", b))
+
+    def list_entries(
+        self, scope: str, stream: str, recorded_since: datetime | None = None
+    ) -> list[Doc]:
+        """Entries from buckets recorded in or after ``recorded_since``'s month.
+
+        The returned dicts are shared with the cache: read them, never change them.
+        Order within the list is by bucket, then insertion.
+        """
+        first = None
+        if recorded_since is not None:
+            since = _utc(recorded_since)
+            first = f"{since.year:04d}-{since.month:02d}"
+        out: list[Doc] = []
+        for bucket in self.buckets(scope, stream):
+            if first is not None and bucket < first:
+                continue
+            out.extend(View(_load(self._bucket_path(scope, stream, bucket))).all(ENTRIES_TABLE))
+        return out
+
+    # -- whole folders
+    def delete_scope_folder(self, folder_scope: str) -> None:
+        """Remove every file under a scope folder (used when a record is deleted)."""
+        if not _SCOPE_RE.match(folder_scope):
+            raise ValueError(folder_scope)
+        folder = self.root / folder_scope
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            _fsync_dir(folder.parent)
+        with _cache_lock:
+            for key in [k for k in _cache if k.startswith(str(folder) + os.sep)]:
+                _cache.pop(key, None)
+
+    def files(self) -> Iterator[Path]:
+        """Every data file (for fsck and backups)."""
+        for p in sorted(self.root.rglob("*.json")):
+            if not p.name.startswith(TEMP_PREFIX):
+                yield p
+
+    def check_all(self) -> list[str]:
+        """Parse every data file; return one message per unreadable file."""
+        problems = []
+        for p in self.files():
+            try:
+                _load(p, use_cache=False)
+            except StoreError as exc:
+                problems.append(str(exc))
+        return problems
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "NewerSchema",
+    "Store",
+    "StoreError",
+    "Transaction",
+    "UnreadableFile",
+    "View",
+    "clear_cache",
+    "get_store",
+    "new_id",
+]
+
+
+def get_store() -> Store:
+    """The app's store (set up by ``create_app``)."""
+    from flask import current_app
+
+    return current_app.extensions["tracker.store"]

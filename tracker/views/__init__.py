@@ -1,0 +1,21 @@
+"""Blueprints, one per area. Views stay thin: check the form, call the domain, respond."""
+
+from .audit import bp as audit_bp
+from .auth import bp as auth_bp
+from .caseload import bp as caseload_bp
+from .home import bp as home_bp
+from .invitations import bp as invitations_bp
+from .records import bp as records_bp
+from .sharing import bp as sharing_bp
+from .system import bp as system_bp
+
+BLUEPRINTS = [
+    system_bp,
+    auth_bp,
+    home_bp,
+    invitations_bp,
+    records_bp,
+    sharing_bp,
+    audit_bp,
+    caseload_bp,
+]

@@ -1,0 +1,46 @@
+"""Small helpers shared by the views: page-or-fragment rendering and redirects.
+
+One decision, one place: a URL that can answer with a whole page or an htmx
+fragment always sends ``Vary: HX-Request``, and answers a history restore
+(``HX-History-Restore-Request``) with the whole page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import make_response, redirect, render_template, request
+from werkzeug.wrappers import Response
+
+
+def is_fragment_request() -> bool:
+    """True for an htmx request that wants a fragment (not a history restore)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+        and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+def render(page: str, fragment: str | None = None, status: int = 200, **context: Any) -> Response:
+    """Render ``fragment`` for htmx and ``page`` otherwise; always ``Vary: HX-Request``."""
+    template = fragment if fragment and is_fragment_request() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def hx_redirect(location: str) -> Response:
+    """Redirect that also works for htmx requests (which would otherwise swap the target)."""
+    if request.headers.get("HX-Request") == "true":
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, code=303)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site relative paths are accepted as "next" destinations."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
