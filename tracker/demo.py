@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from . import accounts, actions, goals, logs, plans, records, sharing, trackers
 from .actions import Owner, Repeat, Schedule
 from .logs import DiaryMark
+from .plans import BudgetHeld, ContactRole
 from .roles import Role
 from .trackers import TrackerKind
 
@@ -103,12 +105,50 @@ def load(today: date | None = None) -> None:
     sharing.add_member(record.id, carer.id, Role.CARER)
     sharing.add_member(record.id, coordinator.id, Role.COORDINATOR)
 
-    _plan(record.id, coordinator.id, start, today)
+    _plan(record.id, coordinator.id, start, today, carer.id)
+    _contacts_and_budget(record.id, coordinator.id)
     _logs(record.id, person.id, carer.id, start, rng)
     _caseload(coordinator.id, today, rng)
 
 
-def _plan(record_id: str, by: str, start: date, today: date) -> None:
+def _contacts_and_budget(record_id: str, by: str) -> None:
+    plans.add_contact(
+        record_id,
+        by=by,
+        name="Jo Brown",
+        role=ContactRole.COORDINATOR,
+        detail="Care coordinator",
+        phone="01632 960 004",
+        email="jo.coordinator@example.com",
+    )
+    plans.add_contact(
+        record_id,
+        by=by,
+        name="Alex Patel",
+        role=ContactRole.NEXT_OF_KIN,
+        detail="Husband and carer",
+        phone="07700 900 982",
+    )
+    plans.add_contact(
+        record_id,
+        by=by,
+        name="Respiratory nurse team",
+        role=ContactRole.PROFESSIONAL,
+        detail="Weekdays 9am to 5pm",
+        phone="01632 960 001",
+    )
+    plans.save_budget(record_id, by=by, total=Decimal("18500.00"), held=BudgetHeld.DIRECT_PAYMENT)
+    for what, amount in (
+        ("Personal assistant wages", "12480.00"),
+        ("Employer costs: tax, National Insurance, pension, insurance", "2100.00"),
+        ("Pulmonary rehabilitation classes", "1420.00"),
+        ("Breathing and relaxation therapy", "1500.00"),
+        ("Travel to groups", "1000.00"),
+    ):
+        plans.add_budget_line(record_id, by=by, what=what, amount=Decimal(amount))
+
+
+def _plan(record_id: str, by: str, start: date, today: date, carer_id: str) -> None:
     plans.save_plan(
         record_id,
         by=by,
@@ -225,9 +265,11 @@ def _logs(record_id: str, person_id: str, carer_id: str, start: date, rng: rando
         record_id, name="Sleep", kind=TrackerKind.NUMBER, unit="hours", target_min=6, target_max=9
     )
     trackers.define_tracker(record_id, name="Weight", kind=TrackerKind.NUMBER, unit="kg")
+    plan_actions = actions.list_actions(record_id)
     for i in range(DAYS):
         day = start + timedelta(days=i)
         w = _wellbeing(i, rng)
+        _mark_actions(record_id, plan_actions, day, w, person_id, carer_id, rng, last=i >= DAYS - 2)
         when = _at(day, 9, rng.randrange(0, 59))
         logs.record_mood(
             record_id,
@@ -281,6 +323,35 @@ def _logs(record_id: str, person_id: str, carer_id: str, start: date, rng: rando
                 occurred_at=night,
                 recorded_at=night,
             )
+
+
+def _mark_actions(
+    record_id: str,
+    plan_actions: list[actions.Action],
+    day: date,
+    w: float,
+    person_id: str,
+    carer_id: str,
+    rng: random.Random,
+    *,
+    last: bool,
+) -> None:
+    """Mark most occurrences, mostly done on good days; the last two days partly unmarked."""
+    for action in plan_actions:
+        if action.owner not in (Owner.ME, Owner.CARER) or not action.schedule.occurrences(day, day):
+            continue
+        if last and rng.random() < 0.6:
+            continue
+        roll = rng.random()
+        if roll < 0.25 + 0.65 * w:
+            outcome = actions.Outcome.DONE
+        elif roll < 0.95:
+            outcome = actions.Outcome.MISSED
+        else:
+            outcome = actions.Outcome.SKIPPED
+        by = carer_id if action.owner is Owner.CARER else person_id
+        when = _at(day, 22, rng.randrange(0, 59))
+        actions.mark_occurrence(record_id, action, day, outcome, by=by, today=day, at=when)
 
 
 def _caseload(coordinator_id: str, today: date, rng: random.Random) -> None:

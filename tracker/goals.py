@@ -1,8 +1,10 @@
-"""Goals (outcomes) and their status timeline.
+"""Goals (outcomes), their status timeline and progress notes.
 
-A goal answers an assessed need with an outcome in the person's own words. Its
-status is one of five; each change is a dated event with who made it and an
-optional note, appended to the goal's timeline and never overwritten.
+A goal answers an assessed need with an outcome in the person's own words (the
+*what*, not the *how*), says how we will know it is working, and carries an
+importance score from 1 to 10 (PRSB). Its status is one of five; each change is a
+dated event with who made it and an optional note, appended to the goal's
+timeline and never overwritten. Progress notes can be added at any time.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from enum import StrEnum
 
 from . import clock
 from .records import record_scope
-from .store import get_store
+from .store import get_store, new_id
 
 TABLE = "goals"
 
@@ -28,6 +30,21 @@ class GoalStatus(StrEnum):
     def label(self) -> str:
         return self.value.replace("_", " ").capitalize()
 
+    @property
+    def tag(self) -> str:
+        """The NHS tag colour; the label always says the status in words too."""
+        return {
+            "in_progress": "blue",
+            "achieved": "green",
+            "on_hold": "yellow",
+            "not_achieved": "orange",
+            "abandoned": "grey",
+        }[self.value]
+
+
+MAX_OUTCOME = 300
+MAX_TEXT = 1000
+
 
 @dataclass(frozen=True)
 class StatusChange:
@@ -35,6 +52,14 @@ class StatusChange:
     at: str
     by: str
     note: str
+
+
+@dataclass(frozen=True)
+class ProgressNote:
+    id: str
+    at: str
+    by: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -46,6 +71,7 @@ class Goal:
     importance: int | None
     status: GoalStatus
     timeline: tuple[StatusChange, ...]
+    notes: tuple[ProgressNote, ...]
     created_at: str
 
     @classmethod
@@ -61,6 +87,9 @@ class Goal:
                 StatusChange(GoalStatus(e["status"]), e["at"], e["by"], e.get("note", ""))
                 for e in doc.get("timeline", [])
             ),
+            notes=tuple(
+                ProgressNote(n["id"], n["at"], n["by"], n["text"]) for n in doc.get("notes", [])
+            ),
             created_at=doc["created_at"],
         )
 
@@ -75,6 +104,8 @@ def add_goal(
     importance: int | None = None,
 ) -> Goal:
     """Add a goal, in progress."""
+    if importance is not None and not 1 <= importance <= 10:
+        raise ValueError("importance is 1 to 10")
     now = clock.now().isoformat()
     doc = {
         "need": need,
@@ -113,3 +144,38 @@ def set_goal_status(
         tx.update(TABLE, goal_id, {"status": status.value, "timeline": timeline})
         doc.update(status=status.value, timeline=timeline)
     return Goal.from_doc(doc)
+
+
+def edit_goal(
+    record_id: str,
+    goal_id: str,
+    *,
+    outcome: str,
+    need: str = "",
+    measure: str = "",
+    importance: int | None = None,
+) -> Goal | None:
+    """Change what a goal says (its status has its own timeline)."""
+    if importance is not None and not 1 <= importance <= 10:
+        raise ValueError("importance is 1 to 10")
+    changes = {
+        "outcome": outcome.strip(),
+        "need": need.strip(),
+        "measure": measure.strip(),
+        "importance": importance,
+    }
+    with get_store().transaction(record_scope(record_id)) as tx:
+        if not tx.update(TABLE, goal_id, changes):
+            return None
+    return get_goal(record_id, goal_id)
+
+
+def add_note(record_id: str, goal_id: str, *, text: str, by: str) -> Goal | None:
+    """Add a dated progress note to a goal."""
+    note = {"id": new_id(4), "at": clock.now().isoformat(), "by": by, "text": text.strip()}
+    with get_store().transaction(record_scope(record_id)) as tx:
+        doc = tx.get(TABLE, goal_id)
+        if doc is None:
+            return None
+        tx.update(TABLE, goal_id, {"notes": [*doc.get("notes", []), note]})
+    return get_goal(record_id, goal_id)

@@ -57,6 +57,7 @@ class LogEntry:
     author_id: str
     data: dict[str, Any]
     shared_with: tuple[str, ...]
+    recorded_at: str
 
     @classmethod
     def from_doc(cls, doc: dict) -> LogEntry:
@@ -67,6 +68,7 @@ class LogEntry:
             author_id=doc["author_id"],
             data=doc.get("data", {}),
             shared_with=tuple(doc.get("shared_with", ())),
+            recorded_at=doc.get("recorded_at", ""),
         )
 
 
@@ -155,6 +157,15 @@ def write_diary(
     )
 
 
+def raw_entries(
+    record_id: str, *, kinds: Iterable[Kind] | None = None, recorded_since: datetime | None = None
+) -> list[dict]:
+    """Stored entries (shared, read-only dicts) of some kinds, from a recorded time's month on."""
+    wanted = {k.value for k in kinds} if kinds is not None else None
+    docs = get_store().list_entries(log_scope(record_id), STREAM, recorded_since=recorded_since)
+    return docs if wanted is None else [d for d in docs if d["kind"] in wanted]
+
+
 def entries(
     record_id: str,
     *,
@@ -163,17 +174,12 @@ def entries(
     viewer: Membership | None = None,
 ) -> list[LogEntry]:
     """Entries newest first, optionally of some kinds, since a time, and visible to ``viewer``."""
-    wanted = {k.value for k in kinds} if kinds is not None else None
-    since_iso = since.isoformat() if since else None
-    out = []
     # An entry is recorded no earlier than 5 minutes before it happened (future
     # times are refused), so its month bucket is at least that of since - 5 min.
     recorded_since = since - timedelta(minutes=5) if since else None
-    for doc in get_store().list_entries(
-        log_scope(record_id), STREAM, recorded_since=recorded_since
-    ):
-        if wanted is not None and doc["kind"] not in wanted:
-            continue
+    since_iso = since.isoformat() if since else None
+    out = []
+    for doc in raw_entries(record_id, kinds=kinds, recorded_since=recorded_since):
         if since_iso is not None and doc["occurred_at"] < since_iso:
             continue
         if viewer is not None and not entry_visible_to(

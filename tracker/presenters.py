@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask, g, url_for
 from flask_login import current_user
 
-from .roles import CATEGORY_LABELS, Role
-
-LONDON = ZoneInfo("Europe/London")
+from .clock import LONDON
+from .roles import CATEGORY_LABELS, Category, Role
 
 
 def nhs_date(value: date | datetime | str | None) -> str:
@@ -36,16 +34,29 @@ def nhs_datetime(value: datetime | str | None) -> str:
 
 
 def navigation() -> list[dict[str, str]]:
-    """Header links for whoever is signed in, and the record they are looking at."""
+    """Header links for whoever is signed in, and the record they are looking at.
+
+    Everyone but a coordinator gets "Help now" first, on every page: one tap to
+    the contingency plan and the NHS urgent help routes.
+    """
     if not current_user.is_authenticated:
         return []
     items: list[dict[str, str]] = []
-    if current_user.account.is_coordinator:
-        items.append({"href": url_for("caseload.caseload"), "text": "Caseload"})
     record = g.get("record")
     membership = g.get("membership")
+    if not current_user.account.is_coordinator:
+        href = (
+            url_for("records.help_now", record_id=record.id)
+            if record is not None
+            else url_for("help.help_now_anywhere")
+        )
+        items.append({"href": href, "text": "Help now", "classes": "app-help-now"})
+    else:
+        items.append({"href": url_for("caseload.caseload"), "text": "Caseload"})
     if record is not None and membership is not None:
         items.append({"href": url_for("records.today", record_id=record.id), "text": "Today"})
+        if membership.sees(Category.PLAN):
+            items.append({"href": url_for("plan.view", record_id=record.id), "text": "Plan"})
         if membership.role is Role.OWNER:
             items.append(
                 {"href": url_for("sharing.sharing", record_id=record.id), "text": "Sharing"}

@@ -72,6 +72,10 @@ class Permission(StrEnum):
     VIEW_SYMPTOMS = "view_symptoms"
     VIEW_SUPPORT = "view_support"
     VIEW_DIARY = "view_diary"
+    EDIT_PLAN = "edit_plan"
+    UPDATE_GOALS = "update_goals"
+    ADD_GOAL_NOTE = "add_goal_note"
+    MARK_ACTIONS = "mark_actions"
     MANAGE_SHARING = "manage_sharing"
     VIEW_AUDIT = "view_audit"
     LEAVE_RECORD = "leave_record"
@@ -90,6 +94,7 @@ class Rule:
 
 _ALL = frozenset(Role)
 _OWNER = frozenset({Role.OWNER})
+_OWNER_COORD = frozenset({Role.OWNER, Role.COORDINATOR})
 
 # The one table. Owners hold every record permission; the category is only
 # checked for carers and coordinators.
@@ -106,6 +111,13 @@ RULES: dict[Permission, Rule] = {
         Scope.RECORD, _ALL, Category.SUPPORT, "looked at the support log"
     ),
     Permission.VIEW_DIARY: Rule(Scope.RECORD, _ALL, Category.DIARY, "looked at the diary"),
+    Permission.EDIT_PLAN: Rule(Scope.RECORD, _OWNER_COORD, Category.PLAN, "changed the plan"),
+    Permission.UPDATE_GOALS: Rule(
+        Scope.RECORD, _OWNER_COORD, Category.PLAN, "changed the status of a goal"
+    ),
+    Permission.ADD_GOAL_NOTE: Rule(Scope.RECORD, _ALL, Category.PLAN, "added a note to a goal"),
+    # Which actions a carer or coordinator may mark is narrowed by actions.can_mark.
+    Permission.MARK_ACTIONS: Rule(Scope.RECORD, _ALL, Category.ACTIONS, "marked an action"),
     Permission.MANAGE_SHARING: Rule(Scope.RECORD, _OWNER, None, "changed sharing"),
     Permission.VIEW_AUDIT: Rule(Scope.RECORD, _OWNER, None, "looked at the access log"),
     Permission.LEAVE_RECORD: Rule(

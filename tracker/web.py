@@ -22,9 +22,12 @@ def is_fragment_request() -> bool:
     )
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context: Any) -> Response:
-    """Render ``fragment`` for htmx and ``page`` otherwise; always ``Vary: HX-Request``."""
-    template = fragment if fragment and is_fragment_request() else page
+def render(
+    page_template: str, fragment_template: str | None = None, status: int = 200, **context: Any
+) -> Response:
+    """Render the fragment for htmx and the page otherwise; always ``Vary: HX-Request``."""
+    use_fragment = fragment_template and is_fragment_request()
+    template = fragment_template if use_fragment else page_template
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response

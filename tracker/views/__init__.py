@@ -1,11 +1,15 @@
 """Blueprints, one per area. Views stay thin: check the form, call the domain, respond."""
 
+from .actions import bp as actions_bp
 from .audit import bp as audit_bp
 from .auth import bp as auth_bp
 from .caseload import bp as caseload_bp
+from .goals import bp as goals_bp
 from .home import bp as home_bp
 from .invitations import bp as invitations_bp
+from .plan import bp as plan_bp
 from .records import bp as records_bp
+from .records import help_bp
 from .sharing import bp as sharing_bp
 from .system import bp as system_bp
 
@@ -13,8 +17,12 @@ BLUEPRINTS = [
     system_bp,
     auth_bp,
     home_bp,
+    help_bp,
     invitations_bp,
     records_bp,
+    plan_bp,
+    goals_bp,
+    actions_bp,
     sharing_bp,
     audit_bp,
     caseload_bp,

@@ -1,13 +1,13 @@
-"""A person's record: Today, the plan, and the logs, each shown only as far as shared."""
+"""A person's record: Today, Help now, and the logs, each shown only as far as shared."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, g, redirect, render_template, url_for
+from flask_login import current_user
 
-from .. import actions, clock, goals, logs, plans, trackers
-from ..presenters import LONDON
+from .. import actions, clock, logs, plans, sharing, trackers
 from ..roles import Category, Permission, requires
 
 bp = Blueprint("records", __name__, url_prefix="/records/<record_id>")
@@ -17,37 +17,35 @@ bp = Blueprint("records", __name__, url_prefix="/records/<record_id>")
 @requires(Permission.VIEW_RECORD)
 def today(record_id: str):
     m = g.membership
-    day = clock.now().astimezone(LONDON).date()
-    due = actions.due_on(record_id, day) if m.sees(Category.ACTIONS) else []
+    day = clock.today()
+    due, overdue = ([], [])
+    if m.sees(Category.ACTIONS):
+        due, overdue = actions.today_and_overdue(record_id, day)
     plan = plans.get_plan(record_id) if m.sees(Category.PLAN) else None
     last_mood = None
     if m.sees(Category.MOOD):
         recent = logs.entries(
-            record_id, kinds=[logs.Kind.MOOD], since=clock.now() - timedelta(days=7)
+            record_id, kinds=[logs.Kind.MOOD], since=clock.now() - timedelta(days=1)
         )
         last_mood = recent[0] if recent else None
     return render_template(
         "records/today.jinja",
         due=due,
+        overdue=overdue,
         plan=plan,
         last_mood=last_mood,
         day=day,
+        today=day,
         mood_words=logs.MOOD_WORDS,
+        can_mark=lambda action: actions.can_mark(m, action),
     )
 
 
-@bp.route("/plan")
-@requires(Permission.VIEW_PLAN)
-def plan(record_id: str):
-    show_actions = g.membership.sees(Category.ACTIONS)
-    return render_template(
-        "records/plan.jinja",
-        plan=plans.get_plan(record_id),
-        sections=plans.SECTIONS,
-        goals=goals.list_goals(record_id),
-        actions=actions.list_actions(record_id) if show_actions else [],
-        show_actions=show_actions,
-    )
+@bp.route("/help-now")
+@requires(Permission.VIEW_RECORD)
+def help_now(record_id: str):
+    plan = plans.get_plan(record_id) if g.membership.sees(Category.PLAN) else None
+    return render_template("records/help_now.jinja", plan=plan)
 
 
 def _recent(record_id: str, kind: logs.Kind, days: int = 28) -> list[logs.LogEntry]:
@@ -77,3 +75,16 @@ def symptoms(record_id: str):
 @requires(Permission.VIEW_DIARY)
 def diary(record_id: str):
     return render_template("records/diary.jinja", entries=_recent(record_id, logs.Kind.DIARY, 90))
+
+
+help_bp = Blueprint("help", __name__)
+
+
+@help_bp.route("/help-now")
+@requires(Permission.SIGNED_IN)
+def help_now_anywhere():
+    """From pages outside a record: the person's own record's help, or the NHS routes."""
+    mine = sharing.memberships_of_user(current_user.id)
+    if len(mine) == 1:
+        return redirect(url_for("records.help_now", record_id=mine[0].record_id))
+    return render_template("records/help_now.jinja", plan=None)
