@@ -20,8 +20,13 @@ from .web import hx_redirect, safe_next
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def _here() -> str:
+    # request.full_path always ends in "?", even without a query string.
+    return request.full_path.removesuffix("?")
+
+
 def _to_sign_in():
-    target = url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None)
+    target = url_for("auth.sign_in", next=_here() if request.method == "GET" else None)
     return hx_redirect(target)
 
 
@@ -32,7 +37,7 @@ def _is_fresh() -> bool:
 def _confirm_password():
     # After confirming, come back to this page, or for a form post to the page it was on.
     back = (
-        request.full_path
+        _here()
         if request.method == "GET"
         else safe_next(urlsplit(request.referrer or "").path, url_for("home.index"))
     )

@@ -103,8 +103,15 @@ class Schedule:
         if self.repeat is Repeat.WEEKLY:
             kwargs["byweekday"] = self.weekdays or (self.start.weekday(),)
         if self.repeat is Repeat.MONTHLY:
-            # The 31st falls on the last day of shorter months rather than vanishing.
-            kwargs["bymonthday"] = (self.start.day,) if self.start.day <= 28 else (-1,)
+            # The 29th, 30th or 31st falls on the last day of shorter months rather
+            # than vanishing, and stays on its own date in months that have it: take
+            # the latest of the days 28..start.day that the month has.
+            day = self.start.day
+            if day <= 28:
+                kwargs["bymonthday"] = (day,)
+            else:
+                kwargs["bymonthday"] = tuple(range(28, day + 1))
+                kwargs["bysetpos"] = -1
         end = min(last, self.until) if self.until else last
         if end < first:
             return []
@@ -114,6 +121,20 @@ class Schedule:
             for d in rule.between(
                 datetime.combine(first, time()), datetime.combine(end, time()), inc=True
             )
+        ]
+
+    def moments(self, first: date, last: date) -> list[datetime]:
+        """When the occurrences from ``first`` to ``last`` happen, as UK-time aware datetimes.
+
+        The time of day is wall-clock time, so 9:30pm stays 9:30pm when the clocks
+        change. A time the clocks skip (1:30am on the last Sunday of March) is read
+        with the offset before the change; one that happens twice in October is
+        the first of the two. Empty for actions without a time.
+        """
+        if self.at is None:
+            return []
+        return [
+            datetime.combine(d, self.at, tzinfo=clock.LONDON) for d in self.occurrences(first, last)
         ]
 
 
@@ -359,6 +380,11 @@ def mark_occurrence(
     """
     if day > today or not action.schedule.occurrences(day, day):
         raise ValueError("that action is not due on that day")
+    # The newest mark wins, so a mark dated in the future would outrank every mark
+    # made after it (demo data marks "today" at 10pm, whatever the time). Dated by
+    # tracker.clock, like the days it is compared with.
+    now = clock.now()
+    when = now if at is None else min(at, now)
     return logs.log(
         record_id,
         logs.Kind.ACTION,
@@ -369,8 +395,8 @@ def mark_occurrence(
             "outcome": outcome.value,
             "note": note.strip(),
         },
-        occurred_at=at,
-        recorded_at=at,
+        occurred_at=when,
+        recorded_at=when,
     )
 
 

@@ -249,8 +249,9 @@ def _change(record_id: str, by: str, apply: Any) -> Plan:
             for k, v in doc.items()
         }
         apply(doc)
-        if old is not None and _comparable(old) == _comparable(doc):
-            return _from_doc(old)  # nothing changed: no new version
+        if _comparable(old if old is not None else _empty_doc()) == _comparable(doc):
+            # Nothing changed (or an empty form before anything was recorded): no new version.
+            return _from_doc(old)
         if old is not None:
             kept = dict(old)
             kept["id"] = f"v{old['version']}"

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from flask import Flask, g, url_for
 from flask_login import current_user
 
+from . import logs
+from .actions import Outcome
 from .clock import LONDON
 from .roles import CATEGORY_LABELS, Category, Role
 
@@ -71,3 +73,21 @@ def register(app: Flask) -> None:
     app.add_template_global(navigation, "navigation")
     app.add_template_global(CATEGORY_LABELS, "CATEGORY_LABELS")
     app.add_template_global(Role, "Role")
+    # For logs/_entry.jinja, which any page can include.
+    app.add_template_global(logs.MOOD_WORDS, "mood_words_all")
+    app.add_template_global({r.value: r.label for r in logs.MissedReason}, "reason_labels")
+    app.add_template_global({e.value: e.label for e in logs.EventType}, "event_labels")
+    app.add_template_global(Outcome, "outcome_enum")
+    app.add_template_global(
+        {
+            k.value
+            for k in (
+                logs.Kind.MOOD,
+                logs.Kind.READING,
+                logs.Kind.DIARY,
+                logs.Kind.SUPPORT,
+                logs.Kind.EVENT,
+            )
+        },
+        "editable_kinds",
+    )

@@ -76,6 +76,13 @@ class Permission(StrEnum):
     UPDATE_GOALS = "update_goals"
     ADD_GOAL_NOTE = "add_goal_note"
     MARK_ACTIONS = "mark_actions"
+    LOG_SELF = "log_self"
+    MANAGE_TRACKERS = "manage_trackers"
+    LOG_SUPPORT = "log_support"
+    LOG_EVENT = "log_event"
+    VIEW_HISTORY = "view_history"
+    EDIT_OWN_ENTRY = "edit_own_entry"
+    SHARE_ENTRY = "share_entry"
     MANAGE_SHARING = "manage_sharing"
     VIEW_AUDIT = "view_audit"
     LEAVE_RECORD = "leave_record"
@@ -95,6 +102,7 @@ class Rule:
 _ALL = frozenset(Role)
 _OWNER = frozenset({Role.OWNER})
 _OWNER_COORD = frozenset({Role.OWNER, Role.COORDINATOR})
+_OWNER_CARER = frozenset({Role.OWNER, Role.CARER})
 
 # The one table. Owners hold every record permission; the category is only
 # checked for carers and coordinators.
@@ -118,6 +126,16 @@ RULES: dict[Permission, Rule] = {
     Permission.ADD_GOAL_NOTE: Rule(Scope.RECORD, _ALL, Category.PLAN, "added a note to a goal"),
     # Which actions a carer or coordinator may mark is narrowed by actions.can_mark.
     Permission.MARK_ACTIONS: Rule(Scope.RECORD, _ALL, Category.ACTIONS, "marked an action"),
+    # Mood, symptoms and the diary are the person's own to log.
+    Permission.LOG_SELF: Rule(Scope.RECORD, _OWNER, None, "logged an entry"),
+    Permission.MANAGE_TRACKERS: Rule(Scope.RECORD, _OWNER, None, "changed a tracker"),
+    Permission.LOG_SUPPORT: Rule(Scope.RECORD, _OWNER_CARER, Category.SUPPORT, "recorded support"),
+    Permission.LOG_EVENT: Rule(Scope.RECORD, _OWNER_CARER, Category.PLAN, "recorded a care event"),
+    # Entries are filtered one by one by what the viewer may see.
+    Permission.VIEW_HISTORY: Rule(Scope.RECORD, _ALL, None, "looked at the history"),
+    # Only the entry's author: checked in the view.
+    Permission.EDIT_OWN_ENTRY: Rule(Scope.RECORD, _ALL, None, "changed an entry they wrote"),
+    Permission.SHARE_ENTRY: Rule(Scope.RECORD, _OWNER, None, "shared an entry"),
     Permission.MANAGE_SHARING: Rule(Scope.RECORD, _OWNER, None, "changed sharing"),
     Permission.VIEW_AUDIT: Rule(Scope.RECORD, _OWNER, None, "looked at the access log"),
     Permission.LEAVE_RECORD: Rule(

@@ -8,6 +8,7 @@ fragment always sends ``Vary: HX-Request``, and answers a history restore
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import make_response, redirect, render_template, request
 from werkzeug.wrappers import Response
@@ -44,6 +45,14 @@ def hx_redirect(location: str) -> Response:
 
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site relative paths are accepted as "next" destinations."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    # Browsers drop tabs and newlines inside URLs and read a backslash as "/", so
+    # "/\t/evil.example" is really "//evil.example", another site (and a newline
+    # made the redirect itself fail with a 500). Refuse control characters,
+    # spaces and backslashes outright.
+    if any(ch <= " " or ch in "\x7f\\" for ch in target):
+        return default
+    if urlsplit(target).netloc:
+        return default
+    return target

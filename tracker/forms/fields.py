@@ -216,3 +216,84 @@ def _cap(what: str) -> str:
 def _short(label: str) -> str:
     """A label without its "(optional)" and question mark, for messages."""
     return label.replace(" (optional)", "").rstrip("?")
+
+
+class NumberField(StringField):
+    """A decimal number typed by a person: "72.5", "-3", "8". Never NaN, infinity or 1e309."""
+
+    PATTERN = r"-?\d{1,7}(\.\d{1,3})?"
+
+    def __init__(
+        self, label: str = "", validators=None, *, what: str, required: bool = False, **kwargs
+    ) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.what, self.required = what, required
+        self.raw = ""
+
+    def process_formdata(self, valuelist) -> None:
+        self.raw = (valuelist[0] if valuelist else "").strip()[:40]
+        self.data = None
+
+    def process_data(self, value) -> None:
+        self.data = value
+        self.raw = (
+            "" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
+        )
+
+    def _value(self) -> str:
+        return self.raw
+
+    def pre_validate(self, form) -> None:
+        import re
+
+        if not self.raw:
+            if self.required:
+                raise StopValidation(f"Enter {self.what}")
+            self.data = None
+            return
+        if not re.fullmatch(self.PATTERN, self.raw):
+            raise StopValidation(f"{_cap(self.what)} must be a number, like 72.5")
+        self.data = float(self.raw)
+
+
+class WhenField(StringField):
+    """A date and time from ``<input type="datetime-local">``, read as UK time.
+
+    Empty means now. It cannot be more than 5 minutes in the future, or before 2000.
+    """
+
+    def __init__(self, label: str = "When", validators=None, **kwargs) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.raw = ""
+
+    def process_formdata(self, valuelist) -> None:
+        self.raw = (valuelist[0] if valuelist else "").strip()[:40]
+        self.data = None
+
+    def process_data(self, value) -> None:
+        from ..clock import LONDON
+
+        self.data = value
+        self.raw = value.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+    def _value(self) -> str:
+        return self.raw
+
+    def pre_validate(self, form) -> None:
+        from datetime import datetime, timedelta
+
+        from .. import clock
+
+        if not self.raw:
+            self.data = clock.now()
+            return
+        try:
+            local = datetime.strptime(self.raw[:16], "%Y-%m-%dT%H:%M")
+        except ValueError:
+            raise StopValidation("Enter a date and time, like 23/11/2026 14:30") from None
+        when = local.replace(tzinfo=clock.LONDON)
+        if when.year < 2000:
+            raise StopValidation("The date must be in the year 2000 or later")
+        if when > clock.now() + timedelta(minutes=5):
+            raise StopValidation("The time cannot be in the future")
+        self.data = when

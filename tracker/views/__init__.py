@@ -7,6 +7,7 @@ from .caseload import bp as caseload_bp
 from .goals import bp as goals_bp
 from .home import bp as home_bp
 from .invitations import bp as invitations_bp
+from .logs import bp as logs_bp
 from .plan import bp as plan_bp
 from .records import bp as records_bp
 from .records import help_bp
@@ -23,6 +24,7 @@ BLUEPRINTS = [
     plan_bp,
     goals_bp,
     actions_bp,
+    logs_bp,
     sharing_bp,
     audit_bp,
     caseload_bp,

@@ -8,7 +8,8 @@ from flask import Blueprint, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from .. import actions, clock, logs, plans, sharing, trackers
-from ..roles import Category, Permission, requires
+from ..forms.logs import MoodForm
+from ..roles import Category, Permission, Role, requires
 
 bp = Blueprint("records", __name__, url_prefix="/records/<record_id>")
 
@@ -37,6 +38,9 @@ def today(record_id: str):
         day=day,
         today=day,
         mood_words=logs.MOOD_WORDS,
+        mood_faces=logs.MOOD_FACES,
+        mood_form=MoodForm(formdata=None),
+        trackers=trackers.list_trackers(record_id) if m.role is Role.OWNER else [],
         can_mark=lambda action: actions.can_mark(m, action),
     )
 
@@ -46,35 +50,6 @@ def today(record_id: str):
 def help_now(record_id: str):
     plan = plans.get_plan(record_id) if g.membership.sees(Category.PLAN) else None
     return render_template("records/help_now.jinja", plan=plan)
-
-
-def _recent(record_id: str, kind: logs.Kind, days: int = 28) -> list[logs.LogEntry]:
-    return logs.entries(
-        record_id, kinds=[kind], since=clock.now() - timedelta(days=days), viewer=g.membership
-    )
-
-
-@bp.route("/mood")
-@requires(Permission.VIEW_MOOD)
-def mood(record_id: str):
-    return render_template(
-        "records/mood.jinja", entries=_recent(record_id, logs.Kind.MOOD), mood_words=logs.MOOD_WORDS
-    )
-
-
-@bp.route("/symptoms")
-@requires(Permission.VIEW_SYMPTOMS)
-def symptoms(record_id: str):
-    by_id = {t.id: t for t in trackers.list_trackers(record_id, include_archived=True)}
-    return render_template(
-        "records/symptoms.jinja", entries=_recent(record_id, logs.Kind.READING), trackers=by_id
-    )
-
-
-@bp.route("/diary")
-@requires(Permission.VIEW_DIARY)
-def diary(record_id: str):
-    return render_template("records/diary.jinja", entries=_recent(record_id, logs.Kind.DIARY, 90))
 
 
 help_bp = Blueprint("help", __name__)
