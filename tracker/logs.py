@@ -70,7 +70,6 @@ KIND_CATEGORY: dict[Kind, Category] = {
 }
 
 MOOD_WORDS = {1: "Very low", 2: "Low", 3: "Okay", 4: "Good", 5: "Very good"}
-MOOD_FACES = {1: "😢", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
 
 
 class DiaryMark(StrEnum):

@@ -86,7 +86,6 @@ def _mood_context(record_id: str, form: MoodForm, saved: str = "") -> dict:
         "saved": saved,
         "entries": _recent(Kind.MOOD),
         "mood_words": logs.MOOD_WORDS,
-        "mood_faces": logs.MOOD_FACES,
         "wellbeing_on": settings.get(record_id).ons4,
     }
 

@@ -38,7 +38,6 @@ def today(record_id: str):
         day=day,
         today=day,
         mood_words=logs.MOOD_WORDS,
-        mood_faces=logs.MOOD_FACES,
         mood_form=MoodForm(formdata=None),
         trackers=trackers.list_trackers(record_id) if m.role is Role.OWNER else [],
         can_mark=lambda action: actions.can_mark(m, action),
