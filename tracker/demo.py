@@ -13,7 +13,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from . import accounts, actions, goals, logs, plans, records, sharing, trackers
+from . import accounts, actions, early_warnings, goals, logs, plans, records, sharing, trackers
 from .actions import Owner, Repeat, Schedule
 from .logs import DiaryMark
 from .plans import BudgetHeld, ContactRole
@@ -260,11 +260,19 @@ def _logs(record_id: str, person_id: str, carer_id: str, start: date, rng: rando
         low_label="No breathlessness",
         high_label="Worst possible",
         target_max=4,
+        # From the contingency plan: "more breathless than usual for 2 days or more".
+        rule=trackers.Rule(trackers.RuleKind.AT_LEAST_FOR_DAYS, 7, 3),
     )
     sleep = trackers.define_tracker(
         record_id, name="Sleep", kind=TrackerKind.NUMBER, unit="hours", target_min=6, target_max=9
     )
-    trackers.define_tracker(record_id, name="Weight", kind=TrackerKind.NUMBER, unit="kg")
+    weight = trackers.define_tracker(
+        record_id,
+        name="Weight",
+        kind=TrackerKind.NUMBER,
+        unit="kg",
+        rule=trackers.Rule(trackers.RuleKind.RISE_WITHIN_DAYS, 2, 3),
+    )
     plan_actions = actions.list_actions(record_id)
     for i in range(DAYS):
         day = start + timedelta(days=i)
@@ -297,6 +305,36 @@ def _logs(record_id: str, person_id: str, carer_id: str, start: date, rng: rando
             occurred_at=when,
             recorded_at=when,
         )
+        early_warnings.check_after_reading(record_id, pain, when, author_id=person_id)
+        if i % 7 == 0 or 98 <= i <= 104:
+            kg = round(78 + rng.uniform(-0.4, 0.4) + (2.6 if 101 <= i <= 104 else 0), 1)
+            logs.record_reading(
+                record_id,
+                author_id=person_id,
+                tracker_id=weight.id,
+                value=kg,
+                occurred_at=when,
+                recorded_at=when,
+            )
+            early_warnings.check_after_reading(record_id, weight, when, author_id=person_id)
+        _support(record_id, carer_id, day, i, rng)
+        if i == 103:
+            _event(
+                record_id,
+                carer_id,
+                day,
+                logs.EventType.AMBULANCE,
+                "Very breathless in the night. Paramedics took Sam to hospital.",
+            )
+            _event(record_id, carer_id, day, logs.EventType.ADMISSION, "Chest infection.")
+        if i == 109:
+            _event(
+                record_id,
+                carer_id,
+                day,
+                logs.EventType.DISCHARGE,
+                "Home with antibiotics and a new inhaler.",
+            )
         hours = round(min(10.0, max(2.0, 3.5 + w * 5 + rng.uniform(-0.8, 0.8))), 1)
         logs.record_reading(
             record_id,
@@ -325,6 +363,57 @@ def _logs(record_id: str, person_id: str, carer_id: str, start: date, rng: rando
             )
 
 
+def _support(record_id: str, carer_id: str, day: date, i: int, rng: random.Random) -> None:
+    """Alex helps with the evening routine most days; the PA's leave and a cold mean some misses."""
+    when = _at(day, 20, rng.randrange(0, 30))
+    if 60 <= i < 67:
+        logs.record_support(
+            record_id,
+            author_id=carer_id,
+            kind=logs.SupportKind.MISSED,
+            what="Morning help with washing and dressing",
+            reason=logs.MissedReason.PA_ON_LEAVE,
+            occurred_at=when,
+            recorded_at=when,
+        )
+    elif i in (140, 141):
+        logs.record_support(
+            record_id,
+            author_id=carer_id,
+            kind=logs.SupportKind.MISSED,
+            what="Help with the evening routine",
+            reason=logs.MissedReason.CARER_UNWELL,
+            occurred_at=when,
+            recorded_at=when,
+        )
+    elif rng.random() < 0.6:
+        logs.record_support(
+            record_id,
+            author_id=carer_id,
+            kind=logs.SupportKind.GIVEN,
+            what="Help with the evening routine and inhalers",
+            minutes=rng.choice([20, 30, 30, 45]),
+            occurred_at=when,
+            recorded_at=when,
+        )
+    if i % 30 == 12:
+        logs.record_support(
+            record_id,
+            author_id=carer_id,
+            kind=logs.SupportKind.OBSERVATION,
+            what="Sam seemed more breathless climbing the stairs this week.",
+            occurred_at=when,
+            recorded_at=when,
+        )
+
+
+def _event(record_id: str, author_id: str, day: date, event: logs.EventType, note: str) -> None:
+    when = _at(day, 14)
+    logs.record_event(
+        record_id, author_id=author_id, event=event, note=note, occurred_at=when, recorded_at=when
+    )
+
+
 def _mark_actions(
     record_id: str,
     plan_actions: list[actions.Action],
@@ -343,7 +432,9 @@ def _mark_actions(
         if last and rng.random() < 0.6:
             continue
         roll = rng.random()
-        if roll < 0.25 + 0.65 * w:
+        # The coffee group (confidence 5) is the hardest; breathing exercises the easiest.
+        ease = 0.35 if action.confidence == 5 else 0.75 if action.confidence == 8 else 0.6
+        if roll < ease + 0.3 * w:
             outcome = actions.Outcome.DONE
         elif roll < 0.95:
             outcome = actions.Outcome.MISSED

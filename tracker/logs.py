@@ -16,11 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from . import clock
+from . import clock, digests
 from .records import log_scope
 from .roles import Category
 from .sharing import Membership, entry_visible_to
@@ -193,6 +193,20 @@ class LogEntry:
         )
 
 
+def utc_iso(when: datetime) -> str:
+    """How times are stored: ISO 8601 in UTC, so that stored times sort and compare as text.
+
+    A time typed in UK time carries ``+01:00`` in summer; stored as it was, it would
+    sort an hour out against times stored from ``clock.now()`` (``+00:00``).
+    """
+    return when.astimezone(UTC).isoformat()
+
+
+def _sort_key(stored: str) -> str:
+    """A stored time as comparable text (older entries may carry a UK offset)."""
+    return stored if stored.endswith("+00:00") else utc_iso(datetime.fromisoformat(stored))
+
+
 def check_time(when: datetime) -> datetime:
     """A time is timezone-aware and no more than 5 minutes in the future."""
     if when.tzinfo is None:
@@ -229,12 +243,12 @@ def log(
     when = occurred_at or clock.now()
     if recorded_at is None:
         check_time(when)
-    return get_store().append_entry(
+    entry_id = get_store().append_entry(
         log_scope(record_id),
         STREAM,
         {
             "kind": kind.value,
-            "occurred_at": when.isoformat(),
+            "occurred_at": utc_iso(when),
             "author_id": author_id,
             "data": data,
             "shared_with": [],
@@ -242,6 +256,10 @@ def log(
         recorded_at=recorded_at,
         client_key=client_key,
     )
+    digests.note_activity(
+        record_id, at=(recorded_at or clock.now()).isoformat(), rule_hit=kind is Kind.RULE_HIT
+    )
+    return entry_id
 
 
 def record_mood(
@@ -253,7 +271,7 @@ def record_mood(
     occurred_at: datetime | None = None,
     recorded_at: datetime | None = None,
 ) -> str:
-    if isinstance(score, bool) or score not in MOOD_WORDS:
+    if isinstance(score, bool) or not isinstance(score, int) or score not in MOOD_WORDS:
         raise InvalidEntry("mood score must be 1 to 5")
     return log(
         record_id,
@@ -397,7 +415,7 @@ def update_entry(
         entry_id,
         {
             "data": data,
-            "occurred_at": occurred_at.isoformat(),
+            "occurred_at": utc_iso(occurred_at),
             "edited_at": clock.now().isoformat(),
         },
     )
@@ -435,18 +453,25 @@ def visible_docs(
     # An entry is recorded no earlier than 5 minutes before it happened (future
     # times are refused), so its month bucket is at least that of since - 5 min.
     recorded_since = since - FUTURE_SLACK if since else None
-    since_iso = since.isoformat() if since else None
-    out = []
+    since_iso = utc_iso(since) if since else None
+    # Which kinds this viewer sees whole; others only where shared one by one.
+    whole = None
+    if viewer is not None:
+        whole = {k.value for k in Kind if entry_visible_to(viewer, {}, KIND_CATEGORY[k])}
+    keyed = []
     for doc in raw_entries(record_id, kinds=kinds, recorded_since=recorded_since):
-        if since_iso is not None and doc["occurred_at"] < since_iso:
+        key = _sort_key(doc["occurred_at"])
+        if since_iso is not None and key < since_iso:
             continue
-        if viewer is not None and not entry_visible_to(
-            viewer, doc, KIND_CATEGORY[Kind(doc["kind"])]
+        if (
+            whole is not None
+            and doc["kind"] not in whole
+            and viewer.user_id not in doc.get("shared_with", ())
         ):
             continue
-        out.append(doc)
-    out.sort(key=lambda d: d["occurred_at"], reverse=True)
-    return out
+        keyed.append((key, doc))
+    keyed.sort(key=lambda pair: pair[0], reverse=True)
+    return [doc for _, doc in keyed]
 
 
 def entries(

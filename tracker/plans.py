@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from . import clock
+from . import clock, digests
 from .records import record_scope
 from .store import get_store, new_id
 
@@ -260,6 +260,7 @@ def _change(record_id: str, by: str, apply: Any) -> Plan:
         doc["updated_at"] = clock.now().isoformat()
         doc["updated_by"] = by
         tx.replace(TABLE, doc)
+    digests.refresh(record_id)
     return _from_doc(doc)
 
 

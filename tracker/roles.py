@@ -83,6 +83,12 @@ class Permission(StrEnum):
     VIEW_HISTORY = "view_history"
     EDIT_OWN_ENTRY = "edit_own_entry"
     SHARE_ENTRY = "share_entry"
+    VIEW_REVIEWS = "view_reviews"
+    PREPARE_REVIEW = "prepare_review"
+    VIEW_SHARED_SUMMARY = "view_shared_summary"
+    RECORD_REVIEW = "record_review"
+    REQUEST_REVIEW = "request_review"
+    ANSWER_REQUEST = "answer_request"
     MANAGE_SHARING = "manage_sharing"
     VIEW_AUDIT = "view_audit"
     LEAVE_RECORD = "leave_record"
@@ -103,6 +109,7 @@ _ALL = frozenset(Role)
 _OWNER = frozenset({Role.OWNER})
 _OWNER_COORD = frozenset({Role.OWNER, Role.COORDINATOR})
 _OWNER_CARER = frozenset({Role.OWNER, Role.CARER})
+_COORD = frozenset({Role.COORDINATOR})
 
 # The one table. Owners hold every record permission; the category is only
 # checked for carers and coordinators.
@@ -136,6 +143,15 @@ RULES: dict[Permission, Rule] = {
     # Only the entry's author: checked in the view.
     Permission.EDIT_OWN_ENTRY: Rule(Scope.RECORD, _ALL, None, "changed an entry they wrote"),
     Permission.SHARE_ENTRY: Rule(Scope.RECORD, _OWNER, None, "shared an entry"),
+    Permission.VIEW_REVIEWS: Rule(Scope.RECORD, _ALL, Category.PLAN, "looked at reviews"),
+    Permission.PREPARE_REVIEW: Rule(Scope.RECORD, _OWNER, None, "prepared for a review"),
+    # Statements are filtered one by one by the coordinator's categories.
+    Permission.VIEW_SHARED_SUMMARY: Rule(Scope.RECORD, _COORD, None, "read the pre-review summary"),
+    Permission.RECORD_REVIEW: Rule(Scope.RECORD, _COORD, Category.PLAN, "recorded a review"),
+    Permission.REQUEST_REVIEW: Rule(
+        Scope.RECORD, _OWNER_CARER, Category.PLAN, "asked for an early review"
+    ),
+    Permission.ANSWER_REQUEST: Rule(Scope.RECORD, _COORD, None, "answered an early review request"),
     Permission.MANAGE_SHARING: Rule(Scope.RECORD, _OWNER, None, "changed sharing"),
     Permission.VIEW_AUDIT: Rule(Scope.RECORD, _OWNER, None, "looked at the access log"),
     Permission.LEAVE_RECORD: Rule(

@@ -154,8 +154,11 @@ def summary(current: Series, previous: Series) -> str:
     span = _span_words(current.first, current.last)
     if current.yes_no:
         days = len(current.points)
+        if not days:
+            return f"No answers for {name} in this period."
         yes = sum(1 for _, v in current.points if v >= 1)
-        return f'"Yes" on {yes} of the {days} days with an answer in this period.'
+        day_words = "day" if days == 1 else "days"
+        return f'"Yes" on {yes} of the {days} {day_words} with an answer in this period.'
     now = average(current)
     if now is None:
         return f"No readings of {name} in this period."

@@ -71,21 +71,32 @@ class DateInputField(Field):
             raise StopValidation(f"{what[0].upper()}{what[1:]} must be a real date")
         if self.data is None or not 1900 <= self.data.year <= 2100:
             raise StopValidation(f"{what[0].upper()}{what[1:]} must be a real date")
+        # The past/future rule is part of validating the field, so it is reported
+        # alongside every other problem on the form, not only once the rest is right.
+        from ..clock import today
+
+        message = self._timing_problem(today())
+        if message:
+            raise StopValidation(message)
 
     def check_timing(self, today: date) -> None:
-        """Apply the past/future rule against ``today`` (UK date); call after validation."""
+        """Apply the past/future rule against ``today`` (UK date).
+
+        Validation already does this with ``clock.today()``; calling it again after
+        a successful validation adds nothing, so existing callers are safe.
+        """
+        message = self._timing_problem(today)
+        if message and message not in self.errors:
+            self.errors = [*self.errors, message]
+
+    def _timing_problem(self, today: date) -> str | None:
         if self.data is None or self.past is None:
-            return
+            return None
         if self.past and self.data > today:
-            self.errors = [
-                *self.errors,
-                f"{self.what[0].upper()}{self.what[1:]} must be today or in the past",
-            ]
+            return f"{self.what[0].upper()}{self.what[1:]} must be today or in the past"
         if self.past is False and self.data < today:
-            self.errors = [
-                *self.errors,
-                f"{self.what[0].upper()}{self.what[1:]} must be today or in the future",
-            ]
+            return f"{self.what[0].upper()}{self.what[1:]} must be today or in the future"
+        return None
 
 
 class ScoreField(IntegerField):
@@ -140,7 +151,10 @@ def text(
     """A trimmed text field with a length limit (and optionally required)."""
     cls = TextAreaField if area else StringField
     validators = [
-        Length(max=max_length, message=f"{label} must be {max_length:,} characters or fewer")
+        Length(
+            max=max_length,
+            message=f"{_short(label)} must be {max_length:,} characters or fewer",
+        )
     ]
     if required_message:
         validators.insert(0, _NotBlank(required_message))

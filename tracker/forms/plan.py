@@ -55,7 +55,8 @@ class ContactForm(FlaskForm):
     role = RadioField(
         "Who are they?",
         choices=[(r.value, r.label) for r in ContactRole],
-        validators=[],
+        # Checked by validate_role, with a message in plain English.
+        validate_choice=False,
     )
     detail = text(
         "What they do (optional)",

@@ -11,6 +11,7 @@ from .logs import bp as logs_bp
 from .plan import bp as plan_bp
 from .records import bp as records_bp
 from .records import help_bp
+from .reviews import bp as reviews_bp
 from .sharing import bp as sharing_bp
 from .system import bp as system_bp
 
@@ -25,6 +26,7 @@ BLUEPRINTS = [
     goals_bp,
     actions_bp,
     logs_bp,
+    reviews_bp,
     sharing_bp,
     audit_bp,
     caseload_bp,

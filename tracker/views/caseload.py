@@ -1,37 +1,76 @@
-"""The coordinator's caseload and adding a person to it."""
+"""The coordinator's caseload (drawn from per-person digests) and adding a person to it."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
-from .. import invitations, plans, records, sharing
+from .. import clock, digests, invitations, records, sharing
 from ..forms.sharing import NewRecordForm
-from ..roles import Category, Permission, Role, requires
+from ..roles import Permission, Role, requires
 
 bp = Blueprint("caseload", __name__)
 
+SORTS = {
+    "name": ("Name", lambda r: r["record"].name.lower(), False),
+    "review": ("Next review", lambda r: (r["next_review"] is None, r["next_review"] or ""), False),
+    "requests": ("Early review requests", lambda r: r["open_requests"], True),
+    "warnings": ("Early warning signs", lambda r: r["new_hits"], True),
+    "activity": ("Last activity", lambda r: r["last_activity"], True),
+}
+SOON = timedelta(days=28)
 
-@bp.route("/caseload")
-@requires(Permission.COORDINATE)
-def caseload():
+
+def _rows() -> list[dict]:
     held = [m for m in sharing.memberships_of_user(current_user.id) if m.role is Role.COORDINATOR]
     by_id = records.records_by_id({m.record_id for m in held})
+    today = clock.today()
     rows = []
     for m in held:
         record = by_id.get(m.record_id)
         if record is None:
             continue
-        plan = plans.get_plan(record.id) if m.sees(Category.PLAN) else None
+        d = digests.get(record.id)
+        overdue = d.next_review is not None and d.next_review < today
+        soon = d.next_review is not None and not overdue and d.next_review - today <= SOON
+        new_hits = d.hits_since_seen(current_user.id)
         rows.append(
             {
                 "record": record,
-                "next_review": plan.next_review if plan else None,
+                "next_review": d.next_review,
+                "overdue": overdue,
+                "soon": soon,
+                "open_requests": d.open_requests,
+                "new_hits": new_hits,
+                "last_activity": d.last_activity,
                 "has_owner": bool(record.owner_id),
+                "needs_attention": overdue or soon or d.open_requests > 0 or new_hits > 0,
             }
         )
-    rows.sort(key=lambda r: r["record"].name)
-    return render_template("caseload/page.jinja", rows=rows)
+    return rows
+
+
+@bp.route("/caseload")
+@requires(Permission.COORDINATE)
+def caseload():
+    rows = _rows()
+    sort = request.args.get("sort", "review")
+    sort = sort if sort in SORTS else "review"
+    _, key, reverse = SORTS[sort]
+    rows.sort(key=key, reverse=reverse)
+    attention = request.args.get("show") == "attention"
+    shown = [r for r in rows if r["needs_attention"]] if attention else rows
+    return render_template(
+        "caseload/page.jinja",
+        rows=shown,
+        total=len(rows),
+        sort=sort,
+        sorts=SORTS,
+        attention=attention,
+        attention_count=sum(1 for r in rows if r["needs_attention"]),
+    )
 
 
 @bp.route("/caseload/people", methods=["GET", "POST"])

@@ -495,6 +495,21 @@ def _entry_data(entry: logs.LogEntry, form, record_id: str) -> tuple[dict, datet
     return {"event": form.event.data, "note": form.note.data or ""}, when
 
 
+def _check_changed_reading(record_id: str, entry: logs.LogEntry, when: datetime):
+    """A changed reading can meet an early warning rule too: the warning page, or ``None``."""
+    if entry.kind is not Kind.READING:
+        return None
+    tracker = trk.get_tracker(record_id, entry.data["tracker_id"])
+    if tracker is None:
+        return None
+    hit = early_warnings.check_after_reading(record_id, tracker, when, author_id=current_user.id)
+    if hit is None:
+        return None
+    return render_template(
+        "logs/warning.jinja", hit=hit, tracker=tracker, plan=plans.get_plan(record_id)
+    )
+
+
 @bp.route("/entries/<entry_id>/edit", methods=["GET", "POST"])
 @requires(Permission.EDIT_OWN_ENTRY)
 def edit_entry(record_id: str, entry_id: str):
@@ -506,6 +521,9 @@ def edit_entry(record_id: str, entry_id: str):
             new = _entry_data(entry, form, record_id)
             if new is not None:
                 logs.update_entry(record_id, entry_id, data=new[0], occurred_at=new[1])
+                hit = _check_changed_reading(record_id, entry, new[1])
+                if hit is not None:
+                    return hit
                 return _back("logs.history", "Your changes have been saved.")
     tracker = (
         trk.get_tracker(record_id, entry.data.get("tracker_id", ""))

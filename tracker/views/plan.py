@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import accounts, actions, clock, goals, plans
+from .. import accounts, actions, goals, plans
 from ..forms.plan import (
     BudgetForm,
     BudgetLineForm,
@@ -84,17 +84,16 @@ def edit_review(record_id: str):
             "interval": current.review_interval_months,
         }
     )
+    # The date fields check past/future themselves (forms.fields.DateInputField).
     if form.validate_on_submit():
-        form.start_date.check_timing(clock.today())
-        if not form.start_date.errors:
-            plans.save_review_arrangements(
-                record_id,
-                by=current_user.id,
-                start_date=form.start_date.data,
-                next_review=form.next_review.data,
-                interval_months=form.interval.data,
-            )
-            return _saved()
+        plans.save_review_arrangements(
+            record_id,
+            by=current_user.id,
+            start_date=form.start_date.data,
+            next_review=form.next_review.data,
+            interval_months=form.interval.data,
+        )
+        return _saved()
     return _form_page("plan/edit_review.jinja", form)
 
 
@@ -106,15 +105,13 @@ def edit_sign_off(record_id: str):
         data={"signed_off_on": current.signed_off_on, "signed_off_by": current.signed_off_by}
     )
     if form.validate_on_submit():
-        form.signed_off_on.check_timing(clock.today())
-        if not form.signed_off_on.errors:
-            plans.save_sign_off(
-                record_id,
-                by=current_user.id,
-                signed_off_on=form.signed_off_on.data,
-                signed_off_by=form.signed_off_by.data or "",
-            )
-            return _saved()
+        plans.save_sign_off(
+            record_id,
+            by=current_user.id,
+            signed_off_on=form.signed_off_on.data,
+            signed_off_by=form.signed_off_by.data or "",
+        )
+        return _saved()
     return _form_page("plan/edit_sign_off.jinja", form)
 
 
