@@ -145,3 +145,8 @@ def names_by_id(account_ids: set[str]) -> dict[str, str]:
     """Display names for several accounts at once."""
     view = get_store().read(SCOPE)
     return {d["id"]: d["name"] for d in view.all(TABLE) if d["id"] in account_ids}
+
+
+def all_accounts() -> list[Account]:
+    """Every account (the reminder sender walks them)."""
+    return [Account.from_doc(d) for d in get_store().read(SCOPE).all(TABLE)]

@@ -54,6 +54,43 @@ def register(app: Flask) -> None:
             ) from None
         click.echo(f"Created coordinator account for {accounts.normalise_email(email)}.")
 
+    @app.cli.command("send-reminders")
+    @click.option("--loop", "forever", is_flag=True, help="Keep running, once a minute.")
+    @click.option("--interval", default=60.0, show_default=True, help="Seconds between rounds.")
+    def send_reminders(forever: bool, interval: float) -> None:
+        """Send every reminder that is due (run it each minute from cron or a systemd timer)."""
+        from . import reminders
+
+        sender = reminders.make_sender()
+        try:
+            if forever:
+                reminders.loop(sender, interval)
+            else:
+                stats = reminders.run_once(sender)
+                click.echo(
+                    f"sent {stats.sent} (late {stats.late}), dropped {stats.dropped}, "
+                    f"delivered to {stats.delivered} device(s), {stats.retries} to retry"
+                )
+        finally:
+            sender.close()
+
+    @app.cli.command("push-key")
+    @click.argument("action", type=click.Choice(["show", "rotate"]), default="show")
+    def push_key(action: str) -> None:
+        """Show the VAPID public key, or rotate the key pair (devices must subscribe again)."""
+        from . import notifications, push
+        from .accounts import all_accounts
+
+        data_dir = current_app.config["TRACKER_DATA_DIR"]
+        if action == "rotate":
+            vapid = push.rotate_key(data_dir)
+            for account in all_accounts():
+                notifications.remove_all(account.id)  # old subscriptions used the old key
+            click.echo("New key pair made. Every device must turn notifications on again.")
+        else:
+            vapid = push.load_or_create_key(data_dir)
+        click.echo(push.public_key(vapid))
+
     @app.cli.command("check-data")
     def check_data() -> None:
         """Parse every data file and report any that cannot be read."""

@@ -45,6 +45,20 @@ class Config:
     TRACKER_ARGON2_MEMORY_KIB = 65536
     TRACKER_ARGON2_PARALLELISM = 4
 
+    # Web Push: a real contact address for push services (Apple rejects localhost,
+    # .local and .invalid), and the push services the server may post to.
+    TRACKER_VAPID_SUBJECT = os.environ.get("TRACKER_VAPID_SUBJECT", "")
+    TRACKER_PUSH_ALLOWED_HOSTS = tuple(
+        h.strip()
+        for h in os.environ.get(
+            "TRACKER_PUSH_ALLOWED_HOSTS",
+            "fcm.googleapis.com,updates.push.services.mozilla.com,*.push.apple.com,"
+            "*.notify.windows.com",
+        ).split(",")
+        if h.strip()
+    )
+    TRACKER_PUSH_INSECURE_HOSTS: tuple[str, ...] = ()  # tests only: plain http to loopback
+
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
     SEND_FILE_MAX_AGE_DEFAULT = 0
 
@@ -63,6 +77,9 @@ class DevelopmentConfig(Config):
 
     ENV_NAME = "development"
     SESSION_COOKIE_SECURE = False
+    TRACKER_VAPID_SUBJECT = os.environ.get(
+        "TRACKER_VAPID_SUBJECT", "mailto:care-plan-tracker@example.org"
+    )
     WTF_CSRF_SSL_STRICT = False
 
     @classmethod

@@ -24,7 +24,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from . import clock, logs
+from . import clock, logs, reminders
 from .clock import LONDON
 from .trackers import Rule, RuleKind, Tracker, TrackerKind
 
@@ -138,6 +138,7 @@ def check_after_reading(
             },
             client_key=_hit_key(tracker.id, hit_day),
         )
+        reminders.on_warning(record_id, tracker.id, hit_day)
     return latest
 
 

@@ -139,7 +139,12 @@ def set_goal_status(
         doc = tx.get(TABLE, goal_id)
         if doc is None:
             return None
-        event = {"status": status.value, "at": clock.now().isoformat(), "by": by, "note": note}
+        event = {
+            "status": status.value,
+            "at": clock.now().isoformat(),
+            "by": by,
+            "note": (note or "").strip(),
+        }
         timeline = [*doc.get("timeline", []), event]
         tx.update(TABLE, goal_id, {"status": status.value, "timeline": timeline})
         doc.update(status=status.value, timeline=timeline)

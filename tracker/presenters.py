@@ -7,7 +7,7 @@ from datetime import date, datetime
 from flask import Flask, g, url_for
 from flask_login import current_user
 
-from . import logs
+from . import logs, notifications
 from .actions import Outcome
 from .clock import LONDON
 from .roles import CATEGORY_LABELS, Category, Role
@@ -63,6 +63,13 @@ def navigation() -> list[dict[str, str]]:
             items.append(
                 {"href": url_for("sharing.sharing", record_id=record.id), "text": "Sharing"}
             )
+    unread = notifications.unread_count(current_user.id)
+    items.append(
+        {
+            "href": url_for("notifications.inbox"),
+            "text": f"Inbox ({unread} new)" if unread else "Inbox",
+        }
+    )
     items.append({"href": url_for("auth.account"), "text": "Your account"})
     return items
 

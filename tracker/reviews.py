@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
-from . import clock, digests, plans
+from . import clock, digests, plans, reminders
 from .records import record_scope
 from .store import get_store
 
@@ -274,6 +274,7 @@ def request_review(
     with get_store().transaction(record_scope(record_id)) as tx:
         doc["id"] = tx.insert(REQUESTS, doc)
     digests.refresh(record_id)
+    reminders.on_request_made(record_id, doc["id"])
     return _request(doc)
 
 
@@ -305,6 +306,7 @@ def _step(
         tx.update(REQUESTS, request_id, changes)
         doc.update(changes)
     digests.refresh(record_id)
+    reminders.on_request_changed(record_id, request_id, to.value)
     return _request(doc)
 
 

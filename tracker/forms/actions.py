@@ -61,15 +61,30 @@ class ActionForm(FlaskForm):
         description="1 for every week, 2 for every other week.",
     )
     until = DateInputField("Last date (optional)", what="the last date")
-    at = text("Time (optional)", max_length=5, description="For example, 14:30.")
+    at = text("Time (optional)", max_length=5, description="For example, 14:30.", name="Time")
     confidence = ScoreField(
         "How confident are you that you can do this, from 1 to 10? (optional)",
         what="confidence",
         description="1 is not at all confident, 10 is completely confident.",
     )
-    support_needed = text("What support is needed? (optional)", max_length=MAX_TEXT, area=True)
-    barriers = text("What might get in the way? (optional)", max_length=MAX_TEXT, area=True)
-    strategies = text("What could help with that? (optional)", max_length=MAX_TEXT, area=True)
+    support_needed = text(
+        "What support is needed? (optional)",
+        max_length=MAX_TEXT,
+        area=True,
+        name="The support needed",
+    )
+    barriers = text(
+        "What might get in the way? (optional)",
+        max_length=MAX_TEXT,
+        area=True,
+        name="What might get in the way",
+    )
+    strategies = text(
+        "What could help with that? (optional)",
+        max_length=MAX_TEXT,
+        area=True,
+        name="What could help",
+    )
 
     def validate_goal_id(self, field: SelectField) -> None:
         if field.data not in {value for value, _ in field.choices}:
@@ -113,7 +128,7 @@ class MarkForm(FlaskForm):
         "How did it go?", choices=[(o.value, o.label) for o in Outcome], validate_choice=False
     )
     day = HiddenField()
-    note = text("Add a note (optional)", max_length=500, area=True)
+    note = text("Add a note (optional)", max_length=500, area=True, name="Your note")
 
     def validate_outcome(self, field: RadioField) -> None:
         if field.data not in {o.value for o in Outcome}:

@@ -147,13 +147,18 @@ def text(
     required_message: str | None = None,
     description: str = "",
     area: bool = False,
+    name: str | None = None,
 ) -> Field:
-    """A trimmed text field with a length limit (and optionally required)."""
+    """A trimmed text field with a length limit (and optionally required).
+
+    ``name`` is what messages call the field ("Your note must be …") when the
+    label is a question; by default it is the label without "(optional)" or "?".
+    """
     cls = TextAreaField if area else StringField
     validators = [
         Length(
             max=max_length,
-            message=f"{_short(label)} must be {max_length:,} characters or fewer",
+            message=f"{name or _short(label)} must be {max_length:,} characters or fewer",
         )
     ]
     if required_message:

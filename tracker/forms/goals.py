@@ -15,16 +15,23 @@ class GoalForm(FlaskForm):
         "What do you want to achieve?",
         max_length=MAX_OUTCOME,
         required_message="Enter what you want to achieve",
+        name="What you want to achieve",
         description="In your own words. Say what, not how. "
         "For example, to be able to use the stairs without help.",
         area=True,
     )
-    need = text("What need does this answer? (optional)", max_length=MAX_TEXT, area=True)
+    need = text(
+        "What need does this answer? (optional)",
+        max_length=MAX_TEXT,
+        area=True,
+        name="The need it answers",
+    )
     measure = text(
         "How will you know it is working? (optional)",
         max_length=MAX_TEXT,
         description="For example, I can do it 3 times a week.",
         area=True,
+        name="How you will know it is working",
     )
     importance = ScoreField(
         "How important is this goal to you, from 1 to 10? (optional)",
@@ -39,7 +46,7 @@ class StatusForm(FlaskForm):
         choices=[(s.value, s.label) for s in GoalStatus],
         validate_choice=False,
     )
-    note = text("Add a note (optional)", max_length=MAX_TEXT, area=True)
+    note = text("Add a note (optional)", max_length=MAX_TEXT, area=True, name="Your note")
 
     def validate_status(self, field: RadioField) -> None:
         if field.data not in {s.value for s in GoalStatus}:

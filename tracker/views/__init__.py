@@ -8,6 +8,7 @@ from .goals import bp as goals_bp
 from .home import bp as home_bp
 from .invitations import bp as invitations_bp
 from .logs import bp as logs_bp
+from .notifications import bp as notifications_bp
 from .plan import bp as plan_bp
 from .records import bp as records_bp
 from .records import help_bp
@@ -27,6 +28,7 @@ BLUEPRINTS = [
     actions_bp,
     logs_bp,
     reviews_bp,
+    notifications_bp,
     sharing_bp,
     audit_bp,
     caseload_bp,

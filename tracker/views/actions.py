@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from .. import accounts, actions, clock, goals, sharing
 from ..actions import Outcome, Owner, Repeat, Schedule
 from ..forms.actions import ActionForm, MarkForm
 from ..roles import Permission, Role, requires
-from ..web import render, safe_next
+from ..web import is_fragment_request, render, safe_next
 
 bp = Blueprint("actions", __name__, url_prefix="/records/<record_id>/actions")
 
@@ -21,6 +31,18 @@ def _action_or_404(record_id: str, action_id: str) -> actions.Action:
     if action is None:
         abort(404)
     return action
+
+
+def _refuse_other_goals(form: ActionForm) -> None:
+    """404 for a posted goal that is not one of this record's goals.
+
+    The form only offers this record's goals, so any other id is made up or
+    another person's: both get the same 404, so nothing says which. A blank
+    choice is an ordinary mistake and gets the form's message instead.
+    """
+    chosen = form.goal_id.data
+    if request.method == "POST" and chosen and chosen not in {v for v, _ in form.goal_id.choices}:
+        abort(404)
 
 
 def _carers(record_id: str) -> list[tuple[str, str]]:
@@ -89,6 +111,7 @@ def new(record_id: str):
     if not form.goal_id.choices:
         flash("Add a goal first. Every action belongs to a goal.")
         return redirect(url_for("goals.new", record_id=record_id), code=303)
+    _refuse_other_goals(form)
     if form.validate_on_submit():
         action = _save(form, record_id, None)
         flash("The action has been added.")
@@ -121,6 +144,7 @@ def edit(record_id: str, action_id: str):
         }
     )
     _prepare(form, record_id)
+    _refuse_other_goals(form)
     if form.validate_on_submit():
         action = _save(form, record_id, action_id)
         flash("The action has been changed.")
@@ -128,28 +152,91 @@ def edit(record_id: str, action_id: str):
     return _edit_page(form, action)
 
 
+def _low_confidence(action: actions.Action) -> bool:
+    return action.owner is Owner.ME and action.confidence is not None and action.confidence < 6
+
+
 def _after_save(record_id: str, action: actions.Action, form: ActionForm):
-    # Below 6, gently ask whether a smaller step would help (seed 002, 5.2.5).
-    if action.owner is Owner.ME and action.confidence is not None and action.confidence < 6:
-        return render_template("actions/low_confidence.jinja", action=action)
-    return redirect(url_for("goals.view", record_id=record_id, goal_id=action.goal_id), code=303)
+    # Below 6, gently ask whether a smaller step would help (seed 002, 5.2.5). A
+    # redirect either way, so reloading the next page never saves the action twice.
+    if _low_confidence(action):
+        target = url_for("actions.smaller_step", record_id=record_id, action_id=action.id)
+    else:
+        target = url_for("goals.view", record_id=record_id, goal_id=action.goal_id)
+    return redirect(target, code=303)
+
+
+@bp.route("/<action_id>/smaller-step")
+@requires(Permission.EDIT_PLAN)
+def smaller_step(record_id: str, action_id: str):
+    action = _action_or_404(record_id, action_id)
+    if not _low_confidence(action):
+        return redirect(url_for("goals.view", record_id=record_id, goal_id=action.goal_id))
+    return render_template("actions/low_confidence.jinja", action=action)
+
+
+def _markable_day(action: actions.Action, raw: str | None, today: date) -> date:
+    """The occurrence's day from the form or link; 404 unless the action falls on it by today."""
+    try:
+        day = date.fromisoformat(raw or "")
+    except ValueError:
+        abort(404)
+    if day > today or not action.schedule.occurrences(day, day):
+        abort(404)
+    return day
+
+
+def _markable_action(record_id: str, action_id: str) -> actions.Action:
+    action = _action_or_404(record_id, action_id)
+    if not actions.can_mark(g.membership, action):
+        abort(404)
+    return action
+
+
+def _mark_page(action: actions.Action, day: date, form: MarkForm, today: date, status: int):
+    """The one-question page for marking with a note (and the no-JavaScript error page)."""
+    form.day.data = day.isoformat()
+    response = make_response(
+        render_template(
+            "actions/mark.jinja",
+            form=form,
+            o=actions.get_occurrence(g.record.id, action, day),
+            today=today,
+            next_url=safe_next(
+                request.values.get("next"), url_for("records.today", record_id=g.record.id)
+            ),
+        ),
+        status,
+    )
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.route("/<action_id>/mark", methods=["GET"])
+@requires(Permission.VIEW_ACTIONS)
+def mark_form(record_id: str, action_id: str):
+    """Mark an occurrence with a note: ``?day=YYYY-MM-DD``."""
+    action = _markable_action(record_id, action_id)
+    today = clock.today()
+    day = _markable_day(action, request.args.get("day"), today)
+    occurrence = actions.get_occurrence(record_id, action, day)
+    form = MarkForm(
+        data={
+            "outcome": occurrence.outcome.value if occurrence and occurrence.outcome else None,
+            "note": occurrence.note if occurrence else "",
+        }
+    )
+    return _mark_page(action, day, form, today, 200)
 
 
 @bp.route("/<action_id>/mark", methods=["POST"])
 @requires(Permission.MARK_ACTIONS)
 def mark(record_id: str, action_id: str):
-    action = _action_or_404(record_id, action_id)
-    if not actions.can_mark(g.membership, action):
-        abort(404)
+    action = _markable_action(record_id, action_id)
     form = MarkForm()
     today = clock.today()
-    try:
-        day = date.fromisoformat(form.day.data or "")
-    except ValueError:
-        day = None
+    day = _markable_day(action, form.day.data, today)
     valid = form.validate_on_submit()
-    if day is None or day > today or not action.schedule.occurrences(day, day):
-        abort(404)
     if valid:
         actions.mark_occurrence(
             record_id,
@@ -160,21 +247,22 @@ def mark(record_id: str, action_id: str):
             note=form.note.data or "",
             today=today,
         )
-    occurrence = actions.get_occurrence(record_id, action, day)
-    if request.headers.get("HX-Request") == "true":
+    if is_fragment_request():
         return render(
             "records/today.jinja",
             "actions/_occurrence.jinja",
             status=200 if valid else 422,
-            o=occurrence,
+            o=actions.get_occurrence(record_id, action, day),
             today=today,
             can_mark=lambda a: actions.can_mark(g.membership, a),
             just_marked=valid,
-            errors=form.errors,
+            mark_form=form,
         )
-    if valid:
-        flash(f"Marked as {form.outcome.data}: {action.what}")
-    else:
-        flash("Choose done, missed or skipped.")
+    if not valid:
+        # Without JavaScript, a refused mark comes back as a page with the NHS error summary.
+        return _mark_page(action, day, form, today, 422)
+    flash(f"Marked as {form.outcome.data}: {action.what}")
     back = safe_next(request.form.get("next"), url_for("records.today", record_id=record_id))
-    return redirect(back, code=303)
+    response = redirect(back, code=303)
+    response.vary.add("HX-Request")
+    return response

@@ -16,6 +16,13 @@ from ..web import render
 bp = Blueprint("goals", __name__, url_prefix="/records/<record_id>/goals")
 
 
+def _back_to_goal(record_id: str, goal_id: str):
+    """The no-JavaScript answer to a form that htmx would swap: its URL varies on HX-Request."""
+    response = redirect(url_for("goals.view", record_id=record_id, goal_id=goal_id), code=303)
+    response.vary.add("HX-Request")
+    return response
+
+
 def _goal_or_404(record_id: str, goal_id: str) -> goals.Goal:
     goal = goals.get_goal(record_id, goal_id)
     if goal is None:
@@ -114,14 +121,18 @@ def set_status(record_id: str, goal_id: str):
             **_context(record_id, goal, status_form=form),
         )
     goal = goals.set_goal_status(
-        record_id, goal_id, GoalStatus(form.status.data), by=current_user.id, note=form.note.data
+        record_id,
+        goal_id,
+        GoalStatus(form.status.data),
+        by=current_user.id,
+        note=form.note.data or "",
     )
     if request.headers.get("HX-Request") == "true":
         return render(
             "goals/page.jinja", "goals/_status.jinja", **_context(record_id, goal, saved=True)
         )
     flash(f"The goal is now: {goal.status.label.lower()}.")
-    return redirect(url_for("goals.view", record_id=record_id, goal_id=goal_id), code=303)
+    return _back_to_goal(record_id, goal_id)
 
 
 @bp.route("/<goal_id>/notes", methods=["POST"])
@@ -140,4 +151,4 @@ def add_note(record_id: str, goal_id: str):
     if request.headers.get("HX-Request") == "true":
         return render("goals/page.jinja", "goals/_notes.jinja", **_context(record_id, goal))
     flash("Your note has been added.")
-    return redirect(url_for("goals.view", record_id=record_id, goal_id=goal_id), code=303)
+    return _back_to_goal(record_id, goal_id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, jsonify, send_from_directory
+from flask import Blueprint, jsonify, make_response, render_template, send_from_directory
 
+from .. import pwa
 from ..roles import Permission, requires
 from ..store import get_store
 
@@ -26,3 +27,30 @@ def healthz():
 def assets(filename: str):
     # nhsuk-frontend's CSS refers to its icons at /assets/images/…
     return send_from_directory(NHSUK_ASSETS, filename, max_age=86400)
+
+
+@bp.route("/service-worker.js")
+@requires(Permission.PUBLIC)
+def service_worker():
+    body, version = pwa.service_worker()
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    # Browsers must check for a new worker on every visit.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["ETag"] = version
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+@requires(Permission.PUBLIC)
+def manifest():
+    response = jsonify(pwa.manifest())
+    response.headers["Content-Type"] = "application/manifest+json"
+    return response
+
+
+@bp.route("/offline")
+@requires(Permission.PUBLIC)
+def offline():
+    return render_template("offline.jinja")

@@ -1,0 +1,1 @@
+"""Packaging only: lets an installed wheel carry service-worker.js (see pyproject.toml)."""

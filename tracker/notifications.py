@@ -1,0 +1,380 @@
+"""Each account's notifications: push subscriptions, preferences, the inbox, and the ledger.
+
+All of it lives in one small file per account (``people/<id>/notifications``),
+changed under the store's lock:
+
+* **subscriptions**: this account's devices (endpoint and keys), checked against
+  the push-service allow-list when added;
+* **preferences**: which kinds of reminder, quiet hours, time zone, the daily
+  check-in time, and whether details may show on the lock screen (off by default);
+* **inbox**: every reminder, whether or not push reached a device, with read state;
+* **ledger**: one line per reminder occurrence, claimed before sending. Claiming
+  is atomic, so a reminder is never sent twice: not after a restart, and not
+  when two senders run at once;
+* **queue**: reminders caused by events (a new early review request, a change to
+  one, an early warning sign), waiting for the next send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import time
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import clock
+from .store import get_store, new_id
+
+SUBS = "subscriptions"
+PREFS = "preferences"
+PREFS_ID = "prefs"
+INBOX = "inbox"
+LEDGER = "ledger"
+QUEUE = "queue"
+INBOX_KEEP = 200
+LEDGER_KEEP_DAYS = 35
+MAX_DEVICES = 10
+GENERIC_TEXT = "You have a reminder from your care plan tracker"
+
+
+class Kind(StrEnum):
+    ACTION = "action"
+    CHECKIN = "checkin"
+    REVIEW = "review"
+    REQUEST_NEW = "request_new"
+    REQUEST_CHANGE = "request_change"
+    WARNING = "warning"
+    TEST = "test"
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    Kind.ACTION: "Actions in the plan",
+    Kind.CHECKIN: "Daily check-in",
+    Kind.REVIEW: "Upcoming reviews",
+    Kind.REQUEST_NEW: "New early review requests",
+    Kind.REQUEST_CHANGE: "Changes to an early review request",
+    Kind.WARNING: "Early warning signs",
+    Kind.TEST: "Test notifications",
+}
+CHOOSABLE = (
+    Kind.ACTION,
+    Kind.CHECKIN,
+    Kind.REVIEW,
+    Kind.REQUEST_NEW,
+    Kind.REQUEST_CHANGE,
+    Kind.WARNING,
+)
+
+
+def scope(account_id: str) -> str:
+    return f"people/{account_id}/notifications"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    kinds: frozenset[Kind] = frozenset(CHOOSABLE)
+    quiet_start: time | None = time(22, 0)
+    quiet_end: time | None = time(7, 0)
+    timezone: str = "Europe/London"
+    checkin_at: time | None = time(19, 0)
+    actions_at: time = time(9, 0)  # reminders for actions without a time of their own
+    lead_minutes: int = 30  # how long before a timed action
+    details: bool = False  # show the action's wording on the lock screen
+
+    @property
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("Europe/London")
+
+
+def _t(value: str | None) -> time | None:
+    return time.fromisoformat(value) if value else None
+
+
+def get_preferences(account_id: str) -> Preferences:
+    doc = get_store().read(scope(account_id)).get(PREFS, PREFS_ID)
+    if doc is None:
+        return Preferences()
+    return Preferences(
+        kinds=frozenset(Kind(k) for k in doc.get("kinds", [k.value for k in CHOOSABLE])),
+        quiet_start=_t(doc.get("quiet_start")),
+        quiet_end=_t(doc.get("quiet_end")),
+        timezone=doc.get("timezone", "Europe/London"),
+        checkin_at=_t(doc.get("checkin_at")),
+        actions_at=_t(doc.get("actions_at")) or time(9, 0),
+        lead_minutes=int(doc.get("lead_minutes", 30)),
+        details=bool(doc.get("details")),
+    )
+
+
+def save_preferences(account_id: str, prefs: Preferences) -> None:
+    ZoneInfo(prefs.timezone)  # refuse an unknown zone before saving
+    doc = {
+        "id": PREFS_ID,
+        "kinds": sorted(k.value for k in prefs.kinds),
+        "quiet_start": prefs.quiet_start.isoformat(timespec="minutes")
+        if prefs.quiet_start
+        else None,
+        "quiet_end": prefs.quiet_end.isoformat(timespec="minutes") if prefs.quiet_end else None,
+        "timezone": prefs.timezone,
+        "checkin_at": prefs.checkin_at.isoformat(timespec="minutes") if prefs.checkin_at else None,
+        "actions_at": prefs.actions_at.isoformat(timespec="minutes"),
+        "lead_minutes": prefs.lead_minutes,
+        "details": prefs.details,
+    }
+    with get_store().transaction(scope(account_id)) as tx:
+        tx.replace(PREFS, doc)
+
+
+# --- devices ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    endpoint: str
+    p256dh: str
+    auth: str
+    label: str
+    created_at: str
+
+
+def _device(doc: dict) -> Device:
+    return Device(
+        doc["id"],
+        doc["endpoint"],
+        doc["p256dh"],
+        doc["auth"],
+        doc.get("label", ""),
+        doc["created_at"],
+    )
+
+
+class TooManyDevices(Exception):
+    pass
+
+
+def add_device(account_id: str, *, endpoint: str, p256dh: str, auth: str, label: str) -> Device:
+    """Add (or refresh) a device's subscription; the same endpoint is stored once."""
+    doc = {
+        "endpoint": endpoint,
+        "p256dh": p256dh,
+        "auth": auth,
+        "label": label[:80],
+        "created_at": clock.now().isoformat(),
+    }
+    with get_store().transaction(scope(account_id)) as tx:
+        tx.remove_where(SUBS, lambda d: d["endpoint"] == endpoint)
+        if len(tx.all(SUBS)) >= MAX_DEVICES:
+            raise TooManyDevices
+        doc["id"] = tx.insert(SUBS, doc)
+    return _device(doc)
+
+
+def devices(account_id: str) -> list[Device]:
+    docs = get_store().read(scope(account_id)).all(SUBS)
+    return sorted((_device(d) for d in docs), key=lambda d: d.created_at)
+
+
+def remove_device(account_id: str, device_id: str) -> bool:
+    with get_store().transaction(scope(account_id)) as tx:
+        return tx.remove(SUBS, device_id)
+
+
+def remove_endpoint(account_id: str, endpoint: str) -> int:
+    """Forget a subscription the push service says is gone (matched on its endpoint)."""
+    with get_store().transaction(scope(account_id)) as tx:
+        return tx.remove_where(SUBS, lambda d: d["endpoint"] == endpoint)
+
+
+def remove_all(account_id: str) -> None:
+    with get_store().transaction(scope(account_id)) as tx:
+        tx.remove_where(SUBS, lambda d: True)
+
+
+# --- reminders: queue, ledger and inbox ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder for one account. ``key`` names the occurrence, so it is sent once."""
+
+    key: str
+    kind: Kind
+    due_at: str  # ISO time in UTC
+    url: str
+    details: str = ""  # e.g. the action's wording: only shown if the person allows it
+    stale_after_minutes: int = 12 * 60
+    record_id: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ledger_id(self) -> str:
+        return hashlib.sha256(self.key.encode()).hexdigest()[:32]
+
+    def to_doc(self) -> dict:
+        return {
+            "key": self.key,
+            "kind": self.kind.value,
+            "due_at": self.due_at,
+            "url": self.url,
+            "details": self.details,
+            "stale_after_minutes": self.stale_after_minutes,
+            "record_id": self.record_id,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> Reminder:
+        return cls(
+            doc["key"],
+            Kind(doc["kind"]),
+            doc["due_at"],
+            doc["url"],
+            doc.get("details", ""),
+            int(doc.get("stale_after_minutes", 720)),
+            doc.get("record_id", ""),
+        )
+
+
+def enqueue(account_id: str, reminder: Reminder) -> None:
+    """Queue an event-driven reminder for the next send (once per key)."""
+    doc = {**reminder.to_doc(), "id": reminder.ledger_id}
+    with get_store().transaction(scope(account_id)) as tx:
+        if tx.get(QUEUE, doc["id"]) is None and tx.get(LEDGER, doc["id"]) is None:
+            tx.insert(QUEUE, doc)
+
+
+def queued(account_id: str) -> list[Reminder]:
+    return [Reminder.from_doc(d) for d in get_store().read(scope(account_id)).all(QUEUE)]
+
+
+def claim(account_id: str, reminder: Reminder, *, late: bool, stale: bool) -> bool:
+    """Take a reminder for sending (or dropping, if stale). ``False`` if already taken.
+
+    The inbox entry is written in the same transaction, so every claimed reminder
+    that is not stale reaches the inbox exactly once.
+    """
+    now = clock.now().isoformat()
+    with get_store().transaction(scope(account_id)) as tx:
+        if tx.get(LEDGER, reminder.ledger_id) is not None:
+            tx.remove(QUEUE, reminder.ledger_id)
+            return False
+        tx.insert(
+            LEDGER,
+            {
+                "id": reminder.ledger_id,
+                "key": reminder.key,
+                "status": "dropped" if stale else "claimed",
+                "late": late,
+                "due_at": reminder.due_at,
+                "at": now,
+            },
+        )
+        tx.remove(QUEUE, reminder.ledger_id)
+        if not stale:
+            tx.insert(
+                INBOX,
+                {
+                    "id": new_id(),
+                    "kind": reminder.kind.value,
+                    "url": reminder.url,
+                    "details": reminder.details,
+                    "late": late,
+                    "at": now,
+                    "due_at": reminder.due_at,
+                    "read": False,
+                },
+            )
+            _trim_inbox(tx)
+        cutoff = clock.now().timestamp() - LEDGER_KEEP_DAYS * 86400
+        tx.remove_where(LEDGER, lambda d: clock.parse(d["at"]).timestamp() < cutoff)
+    return not stale
+
+
+def _trim_inbox(tx) -> None:
+    items = sorted(tx.all(INBOX), key=lambda d: d["at"])
+    for old in items[:-INBOX_KEEP]:
+        tx.remove(INBOX, old["id"])
+
+
+def mark_sent(account_id: str, reminder: Reminder, *, delivered: int, retry: list[dict]) -> None:
+    """Record the result of sending a claimed reminder; ``retry`` lists devices to try again."""
+    with get_store().transaction(scope(account_id)) as tx:
+        tx.update(
+            LEDGER,
+            reminder.ledger_id,
+            {"status": "sent", "delivered": delivered, "retry": retry, "payload": None},
+        )
+
+
+def pending_retries(account_id: str) -> list[dict]:
+    """Ledger lines with devices to try again, whose time has come."""
+    now = clock.now().isoformat()
+    out = []
+    for doc in get_store().read(scope(account_id)).all(LEDGER):
+        for item in doc.get("retry") or []:
+            if item["next_at"] <= now:
+                out.append({"ledger_id": doc["id"], **item})
+    return out
+
+
+def update_retry(account_id: str, ledger_id: str, device_id: str, next_try: dict | None) -> None:
+    """Replace one device's retry on a ledger line (``None``: no more tries)."""
+    with get_store().transaction(scope(account_id)) as tx:
+        doc = tx.get(LEDGER, ledger_id)
+        if doc is None:
+            return
+        retry = [r for r in doc.get("retry") or [] if r["device_id"] != device_id]
+        if next_try is not None:
+            retry.append(next_try)
+        tx.update(LEDGER, ledger_id, {"retry": retry})
+
+
+def ledger(account_id: str) -> list[dict]:
+    return get_store().read(scope(account_id)).all(LEDGER)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: str
+    kind: Kind
+    url: str
+    details: str
+    late: bool
+    at: str
+    read: bool
+
+
+def inbox(account_id: str) -> list[InboxItem]:
+    docs = get_store().read(scope(account_id)).all(INBOX)
+    items = [
+        InboxItem(
+            d["id"],
+            Kind(d["kind"]),
+            d["url"],
+            d.get("details", ""),
+            bool(d.get("late")),
+            d["at"],
+            bool(d.get("read")),
+        )
+        for d in docs
+    ]
+    return sorted(items, key=lambda i: i.at, reverse=True)
+
+
+def unread_count(account_id: str) -> int:
+    return sum(1 for d in get_store().read(scope(account_id)).all(INBOX) if not d.get("read"))
+
+
+def mark_all_read(account_id: str) -> None:
+    with get_store().transaction(scope(account_id)) as tx:
+        for doc in tx.all(INBOX):
+            if not doc.get("read"):
+                tx.update(INBOX, doc["id"], {"read": True})

@@ -1,0 +1,248 @@
+"""Web Push transport: VAPID keys, the push-service allow-list, and sending with pywebpush.
+
+Facts measured here (``../shared/DESIGN.md``) that shape this module:
+
+* pywebpush's default ``ttl`` is 0 and it has no default timeout: every send here
+  sets ``ttl``, ``Urgency``, a ``Topic`` and a timeout.
+* Timeouts and refused connections raise ``requests`` exceptions, not
+  ``WebPushException``; both are caught and treated as "try again later".
+* ``webpush()`` mutates the claims dict it is given. We never pass one: the VAPID
+  header is signed here, once per push-service origin, from a fresh dict, and
+  reused until shortly before it expires.
+* One ``requests.Session`` is reused, so connections to a push service are kept.
+* The server must not be made to post anywhere else: endpoints must be https on
+  port 443, on a configured allow-list of push services, checked when a
+  subscription is made and again at every send.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from py_vapid import Vapid
+from pywebpush import WebPusher
+
+DEFAULT_ALLOWED_HOSTS = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.push.apple.com",
+    "*.notify.windows.com",
+)
+MAX_PAYLOAD = 3000  # bytes of JSON; the wire limit is 4,096 and some browsers reject ~3 KB
+TIMEOUT_SECONDS = 10
+JWT_LIFETIME = 12 * 3600
+JWT_REUSE_MARGIN = 3600  # sign again an hour before the token would expire
+BAD_SUBJECT_HOSTS = ("localhost",)
+BAD_SUBJECT_SUFFIXES = (".local", ".invalid", ".localhost")
+
+
+class PushConfigError(ValueError):
+    """The push configuration is unusable (for example a subject Apple would reject)."""
+
+
+def check_subject(subject: str) -> str:
+    """The VAPID ``sub`` must be a real mailto: or https: address (Apple rejects the rest)."""
+    parts = urlsplit(subject)
+    if parts.scheme == "mailto":
+        host = subject.partition("@")[2].lower()
+    elif parts.scheme == "https":
+        host = (parts.hostname or "").lower()
+    else:
+        raise PushConfigError("TRACKER_VAPID_SUBJECT must start with mailto: or https:")
+    if not host or host in BAD_SUBJECT_HOSTS or host.endswith(BAD_SUBJECT_SUFFIXES):
+        raise PushConfigError(f"TRACKER_VAPID_SUBJECT host {host!r} is rejected by push services")
+    return subject
+
+
+def host_allowed(host: str, patterns: tuple[str, ...]) -> bool:
+    host = host.lower().rstrip(".")
+    for pattern in patterns:
+        pattern = pattern.lower()
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and host != pattern[2:]:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def endpoint_allowed(
+    endpoint: str, patterns: tuple[str, ...], insecure_hosts: tuple[str, ...] = ()
+) -> bool:
+    """True for an https endpoint on port 443 of an allowed push service.
+
+    ``insecure_hosts`` (tests only) lets plain http to named loopback hosts through.
+    """
+    if not isinstance(endpoint, str) or len(endpoint) > 1000:
+        return False
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    if parts.username or parts.password or not host:
+        return False
+    if parts.scheme == "http" and host in insecure_hosts:
+        return True
+    return parts.scheme == "https" and port in (None, 443) and host_allowed(host, patterns)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def valid_keys(p256dh: str, auth: str) -> bool:
+    try:
+        return len(_unb64url(p256dh)) == 65 and len(_unb64url(auth)) == 16
+    except (ValueError, TypeError):
+        return False
+
+
+# --- the VAPID key pair, kept with the instance's data ----------------------------------
+
+
+def _key_path(data_dir: str | os.PathLike[str]) -> Path:
+    return Path(data_dir) / "system" / "vapid-private.pem"
+
+
+def load_or_create_key(data_dir: str | os.PathLike[str]) -> Vapid:
+    """The instance's VAPID key, generated once on first use (file mode 0600)."""
+    path = _key_path(data_dir)
+    if path.exists():
+        return Vapid.from_file(str(path))
+    return rotate_key(data_dir)
+
+
+def rotate_key(data_dir: str | os.PathLike[str]) -> Vapid:
+    """Make a new key pair, replacing the old one atomically. Existing subscriptions
+    were made with the old public key and must be made again."""
+    path = _key_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    vapid = Vapid()
+    vapid.generate_keys()
+    pem = vapid.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return Vapid.from_file(str(path))
+
+
+def public_key(vapid: Vapid) -> str:
+    """The application server key browsers need: the raw P-256 point, base64url."""
+    raw = vapid.public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return _b64url(raw)
+
+
+# --- sending -----------------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    GONE = "gone"  # 404/410: the subscription has expired; delete it
+    RETRY = "retry"  # 429, 5xx, timeout, refused connection: try again later
+    REJECTED = "rejected"  # other 4xx (for example 413): do not retry this message
+    NOT_ALLOWED = "not_allowed"  # the endpoint is not on the allow-list
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    status: int | None = None
+    retry_after: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+    def info(self) -> dict:
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+class Sender:
+    """Sends push messages, reusing one HTTP session and one signed header per origin."""
+
+    def __init__(
+        self,
+        vapid: Vapid,
+        subject: str,
+        allowed_hosts: tuple[str, ...],
+        insecure_hosts: tuple[str, ...] = (),
+        timeout: float = TIMEOUT_SECONDS,
+    ) -> None:
+        self.vapid = vapid
+        self.subject = check_subject(subject)
+        self.allowed_hosts = allowed_hosts
+        self.insecure_hosts = insecure_hosts
+        self.timeout = timeout
+        self.session = requests.Session()
+        self._headers: dict[str, tuple[dict[str, str], float]] = {}
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _vapid_headers(self, endpoint: str) -> dict[str, str]:
+        parts = urlsplit(endpoint)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        cached = self._headers.get(origin)
+        now = time.time()
+        if cached and cached[1] - JWT_REUSE_MARGIN > now:
+            return cached[0]
+        expires = int(now) + JWT_LIFETIME
+        # A fresh dict every time: py_vapid and pywebpush change the one they are given.
+        headers = dict(self.vapid.sign({"sub": self.subject, "aud": origin, "exp": expires}))
+        self._headers[origin] = (headers, expires)
+        return headers
+
+    def send(
+        self, subscription: Subscription, payload: dict, *, ttl: int, urgency: str, topic: str
+    ) -> Result:
+        """Encrypt and post one message; never raises for network or service failures."""
+        if not endpoint_allowed(subscription.endpoint, self.allowed_hosts, self.insecure_hosts):
+            return Result(Outcome.NOT_ALLOWED, detail="endpoint not on the allow-list")
+        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        if len(body) > MAX_PAYLOAD:
+            return Result(Outcome.REJECTED, detail="payload too large")
+        headers = {**self._vapid_headers(subscription.endpoint), "Urgency": urgency, "Topic": topic}
+        try:
+            response = WebPusher(subscription.info(), requests_session=self.session).send(
+                body, headers=headers, ttl=ttl, timeout=self.timeout
+            )
+        except requests.RequestException as error:
+            return Result(Outcome.RETRY, detail=type(error).__name__)
+        except Exception as error:  # bad keys and the like: skip this device, not the run
+            return Result(Outcome.REJECTED, detail=type(error).__name__)
+        status = response.status_code
+        if status in (200, 201, 202, 204):
+            return Result(Outcome.SENT, status)
+        if status in (404, 410):
+            return Result(Outcome.GONE, status)
+        if status == 429 or status >= 500:
+            retry = response.headers.get("Retry-After", "")
+            return Result(Outcome.RETRY, status, int(retry) if retry.isdigit() else None)
+        return Result(Outcome.REJECTED, status)
