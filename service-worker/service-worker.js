@@ -32,9 +32,13 @@ function readableOffline(url) {
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && OFFLINE_FORMS.some((re) => re.test(url.pathname))) {
+    event.respondWith(postOrQueue(request, url));
+    return;
+  }
+  if (request.method !== "GET") return;
 
   if (PRECACHE.includes(url.pathname)) {
     event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
@@ -64,10 +68,133 @@ async function networkThenCache(request, url) {
   }
 }
 
-/* Sign-out and another person's sign-in clear everything saved from a record. */
+/* ---- Logging offline: the outbox ------------------------------------------------------
+   Forms that work offline (mood, symptom reading, diary, marking an action, carer support)
+   carry a client_key made on the phone. When the request cannot reach the server, whether
+   the phone is offline or only the server is unreachable, it is kept in IndexedDB and sent
+   later: on Background Sync where it exists, and when a page loads or the phone comes back
+   online. The key makes a replay harmless. A replay the server refuses is kept and the
+   person is told; nothing is dropped silently. */
+const OFFLINE_FORMS = [
+  /^\/records\/[a-z0-9]+\/mood$/,
+  /^\/records\/[a-z0-9]+\/symptoms\/[a-z0-9]+$/,
+  /^\/records\/[a-z0-9]+\/diary\/new$/,
+  /^\/records\/[a-z0-9]+\/actions\/[a-z0-9]+\/mark$/,
+  /^\/records\/[a-z0-9]+\/support\/new$/,
+];
+const DB_NAME = "tracker-outbox";
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(DB_NAME, 1);
+    open.onupgradeneeded = () => {
+      open.result.createObjectStore("outbox", { keyPath: "key" });
+      open.result.createObjectStore("refused", { keyPath: "key" });
+    };
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+}
+
+async function withStore(name, mode, work) {
+  const db = await openDb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(name, mode);
+      const result = work(tx.objectStore(name));
+      tx.oncomplete = () => resolve(result && "result" in result ? result.result : undefined);
+      tx.onerror = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+const SAVED_TEXT = "Saved on this phone — will send when you're back online.";
+
+async function postOrQueue(request, url) {
+  const body = await request.clone().text();
+  try {
+    return await fetch(request);
+  } catch (error) {
+    const key = new URLSearchParams(body).get("client_key") || `${Date.now()}${Math.random().toString(16).slice(2)}`;
+    await withStore("outbox", "readwrite", (store) => store.put({ key, url: url.pathname, body, savedAt: new Date().toISOString() }));
+    if (self.registration.sync) {
+      try { await self.registration.sync.register("outbox"); } catch (e) { /* the online event and page loads will send it */ }
+    }
+    await tellPages();
+    const fragment = `<div class="nhsuk-inset-text app-saved-offline" role="status"><p><strong>${SAVED_TEXT}</strong></p></div>`;
+    if (request.headers.get("HX-Request") === "true") {
+      return new Response(fragment, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
+    }
+    const back = request.referrer && new URL(request.referrer).origin === self.location.origin ? new URL(request.referrer).pathname : "/";
+    const page = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Saved on this phone – Care plan tracker</title><link rel="stylesheet" href="/static/vendor/nhsuk-frontend/nhsuk-frontend-10.6.1.min.css"><link rel="stylesheet" href="/static/css/app.css"></head><body><div class="nhsuk-width-container"><main class="nhsuk-main-wrapper" id="maincontent"><h1>Saved on this phone</h1>${fragment}<p><a href="${back}">Go back</a></p></main></div></body></html>`;
+    return new Response(page, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
+  }
+}
+
+let replaying = null;
+
+function replay() {
+  if (!replaying) replaying = sendOutbox().finally(() => { replaying = null; });
+  return replaying;
+}
+
+async function sendOutbox() {
+  const items = (await withStore("outbox", "readonly", (store) => store.getAll())) || [];
+  for (const item of items.sort((a, b) => a.savedAt.localeCompare(b.savedAt))) {
+    let response;
+    try {
+      response = await fetch(item.url, {
+        method: "POST",
+        body: item.body,
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      });
+    } catch (error) {
+      break; // still offline: try again later
+    }
+    if (new URL(response.url).pathname === "/sign-in") {
+      break; // signed out: keep it until the person signs in again
+    }
+    await withStore("outbox", "readwrite", (store) => store.delete(item.key));
+    if (!response.ok) {
+      await withStore("refused", "readwrite", (store) => store.put({ ...item, status: response.status }));
+    }
+  }
+  await tellPages();
+}
+
+async function counts() {
+  const waiting = (await withStore("outbox", "readonly", (store) => store.count())) || 0;
+  const refused = (await withStore("refused", "readonly", (store) => store.getAll())) || [];
+  return { waiting, refused };
+}
+
+async function tellPages() {
+  const state = await counts();
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) client.postMessage({ type: "outbox", ...state });
+}
+
+self.addEventListener("sync", (event) => {
+  if (event.tag === "outbox") event.waitUntil(replay());
+});
+
+/* Messages from pages: send the outbox now, report it, forget refused items once read,
+   and on sign-out clear every saved page and anything not yet sent. */
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "clear-saved-pages") {
-    event.waitUntil(caches.delete(PAGES_CACHE));
+  const type = event.data && event.data.type;
+  if (type === "replay") event.waitUntil(replay());
+  if (type === "outbox-status") event.waitUntil(tellPages());
+  if (type === "dismiss-refused") event.waitUntil(withStore("refused", "readwrite", (store) => store.clear()).then(tellPages));
+  if (type === "clear-saved-pages") event.waitUntil(caches.delete(PAGES_CACHE));
+  if (type === "signed-out") {
+    event.waitUntil(Promise.all([
+      caches.delete(PAGES_CACHE),
+      withStore("outbox", "readwrite", (store) => store.clear()),
+      withStore("refused", "readwrite", (store) => store.clear()),
+    ]));
   }
 });
 

@@ -373,6 +373,7 @@ def mark_occurrence(
     note: str = "",
     today: date,
     at: datetime | None = None,
+    client_key: str | None = None,
 ) -> str:
     """Record how an occurrence went; refuses days the action does not fall on, or the future.
 

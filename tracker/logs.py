@@ -270,6 +270,7 @@ def record_mood(
     note: str = "",
     occurred_at: datetime | None = None,
     recorded_at: datetime | None = None,
+    client_key: str | None = None,
 ) -> str:
     if isinstance(score, bool) or not isinstance(score, int) or score not in MOOD_WORDS:
         raise InvalidEntry("mood score must be 1 to 5")
@@ -280,6 +281,7 @@ def record_mood(
         data={"score": score, "note": check_text(note, MAX_NOTE)},
         occurred_at=occurred_at,
         recorded_at=recorded_at,
+        client_key=client_key,
     )
 
 
@@ -306,6 +308,7 @@ def record_reading(
     note: str = "",
     occurred_at: datetime | None = None,
     recorded_at: datetime | None = None,
+    client_key: str | None = None,
 ) -> str:
     """A symptom reading; the caller has checked the value against the tracker's range."""
     return log(
@@ -319,6 +322,7 @@ def record_reading(
         },
         occurred_at=occurred_at,
         recorded_at=recorded_at,
+        client_key=client_key,
     )
 
 
@@ -331,6 +335,7 @@ def write_diary(
     goal_id: str | None = None,
     occurred_at: datetime | None = None,
     recorded_at: datetime | None = None,
+    client_key: str | None = None,
 ) -> str:
     text = check_text(text, MAX_DIARY)
     if not text:
@@ -342,6 +347,7 @@ def write_diary(
         data={"text": text, "mark": mark.value if mark else None, "goal_id": goal_id},
         occurred_at=occurred_at,
         recorded_at=recorded_at,
+        client_key=client_key,
     )
 
 
@@ -357,6 +363,7 @@ def record_support(
     reason_text: str = "",
     occurred_at: datetime | None = None,
     recorded_at: datetime | None = None,
+    client_key: str | None = None,
 ) -> str:
     """Support given (with how long), planned support missed (with why), or an observation."""
     if minutes is not None and (isinstance(minutes, bool) or not 0 <= minutes <= 24 * 60):
@@ -377,6 +384,7 @@ def record_support(
         },
         occurred_at=occurred_at,
         recorded_at=recorded_at,
+        client_key=client_key,
     )
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from flask import Flask, g, url_for
 from flask_login import current_user
 
-from . import logs, notifications
+from . import clock, logs, notifications
 from .actions import Outcome
 from .clock import LONDON
 from .roles import CATEGORY_LABELS, Category, Role
@@ -74,10 +74,16 @@ def navigation() -> list[dict[str, str]]:
     return items
 
 
+def now_text() -> str:
+    """When the page was made, for the "last updated" line of a copy saved for offline use."""
+    return nhs_datetime(clock.now())
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(nhs_date, "nhs_date")
     app.add_template_filter(nhs_datetime, "nhs_datetime")
     app.add_template_global(navigation, "navigation")
+    app.add_template_global(now_text, "now_text")
     app.add_template_global(CATEGORY_LABELS, "CATEGORY_LABELS")
     app.add_template_global(Role, "Role")
     # For logs/_entry.jinja, which any page can include.

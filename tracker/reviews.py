@@ -124,9 +124,14 @@ def record_review(
     next_review_on: date | None,
     by: str,
 ) -> Review:
-    """Record a review that was held, and set the plan's next review date."""
+    """Record a review that was held, and set the plan's next review date.
+
+    Without a date given, the next review follows the latest review held, so a
+    review recorded late never pulls the next one earlier.
+    """
     plan = plans.get_plan(record_id)
-    upcoming = next_review_on or following_review_due(held_on, plan.review_interval_months)
+    latest = max([held_on, *(r.held_on for r in list_reviews(record_id))])
+    upcoming = next_review_on or following_review_due(latest, plan.review_interval_months)
     doc = {
         "held_on": held_on.isoformat(),
         "participants": participants.strip(),

@@ -48,6 +48,6 @@ def register(app: Flask) -> None:
             )
         is_static = request.endpoint in {"static", "system.assets"}
         if not is_static:
-            response.headers["Cache-Control"] = "no-store"
+            response.headers.setdefault("Cache-Control", "no-store")
             response.vary.add("Cookie")
         return response

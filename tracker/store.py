@@ -328,6 +328,13 @@ def _bucket_of(entry_id: str) -> str:
     return f"{m.group(1)}-{m.group(2)}"
 
 
+def _previous_month_id(entry_id: str) -> str:
+    """The same client key's id one month earlier."""
+    year, month, rest = int(entry_id[:4]), int(entry_id[4:6]), entry_id[6:]
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}{month:02d}{rest}"
+
+
 def _utc(dt: datetime | None) -> datetime:
     if dt is None:
         return datetime.now(UTC)
@@ -428,6 +435,11 @@ class Store:
         else:
             entry_id = f"{at.year:04d}{at.month:02d}-{new_id()}"
         path = self._bucket_path(scope, stream, bucket)
+        if client_key is not None:
+            # A replay in the first days of a month finds last month's copy too.
+            earlier = self.get_entry(scope, stream, _previous_month_id(entry_id))
+            if earlier is not None:
+                return earlier["id"]
         with _locked(path):
             data = _load(path, use_cache=False)
             if data is None:

@@ -7,6 +7,7 @@ fragment always sends ``Vary: HX-Request``, and answers a history restore
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,3 +57,15 @@ def safe_next(target: str | None, default: str) -> str:
     if urlsplit(target).netloc:
         return default
     return target
+
+
+_CLIENT_KEY = re.compile(r"^[a-z0-9]{16,40}$")
+
+
+def client_key() -> str | None:
+    """The id a form carries when it may be replayed from the phone's outbox (offline.js).
+
+    The same key twice stores one entry, so a replay never makes a duplicate.
+    """
+    value = request.form.get("client_key", "")
+    return value if _CLIENT_KEY.match(value) else None

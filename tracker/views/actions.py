@@ -21,7 +21,7 @@ from .. import accounts, actions, clock, goals, sharing
 from ..actions import Outcome, Owner, Repeat, Schedule
 from ..forms.actions import ActionForm, MarkForm
 from ..roles import Permission, Role, requires
-from ..web import is_fragment_request, render, safe_next
+from ..web import client_key, is_fragment_request, render, safe_next
 
 bp = Blueprint("actions", __name__, url_prefix="/records/<record_id>/actions")
 
@@ -246,6 +246,7 @@ def mark(record_id: str, action_id: str):
             by=current_user.id,
             note=form.note.data or "",
             today=today,
+            client_key=client_key(),
         )
     if is_fragment_request():
         return render(

@@ -84,7 +84,7 @@ def sign_out():
         return render_template("auth/sign_out.jinja")
     end_signed_in(current_user._get_current_object())
     flash("You have signed out.")
-    return redirect(url_for("auth.sign_in"), code=303)
+    return redirect(url_for("auth.sign_in", **{"signed-out": "1"}), code=303)
 
 
 @bp.route("/account/confirm-password", methods=["GET", "POST"])
@@ -147,7 +147,7 @@ def devices():
 def sign_out_device(session_id: str):
     if session_id == current_user.session.id:
         end_signed_in(current_user._get_current_object())
-        return redirect(url_for("auth.sign_in"), code=303)
+        return redirect(url_for("auth.sign_in", **{"signed-out": "1"}), code=303)
     if not sessions.end_session_by_id(current_user.id, session_id):
         abort(404)
     flash("That device has been signed out.")

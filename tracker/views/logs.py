@@ -24,7 +24,7 @@ from ..forms.logs import (
 from ..logs import DiaryMark, EventType, Kind, MissedReason, SupportKind
 from ..roles import Category, Permission, Role, requires
 from ..trends import Period
-from ..web import render, safe_next
+from ..web import client_key, render, safe_next
 
 bp = Blueprint("logs", __name__, url_prefix="/records/<record_id>")
 
@@ -63,6 +63,7 @@ def mood(record_id: str):
                 author_id=current_user.id,
                 score=int(form.score.data),
                 note=form.note.data or "",
+                client_key=client_key(),
             )
             words = logs.MOOD_WORDS[int(form.score.data)]
             if request.headers.get("HX-Request") == "true":
@@ -197,6 +198,7 @@ def log_reading(record_id: str, tracker_id: str):
         value=value,
         note=form.note.data or "",
         occurred_at=when,
+        client_key=client_key(),
     )
     hit = early_warnings.check_after_reading(record_id, tracker, when, author_id=current_user.id)
     if hit is not None:
@@ -326,6 +328,7 @@ def new_diary(record_id: str):
             mark=DiaryMark(form.mark.data) if form.mark.data else None,
             goal_id=form.goal_id.data or None,
             occurred_at=form.when.data,
+            client_key=client_key(),
         )
         return _back("logs.diary", "Your diary entry has been saved. Only you can see it.")
     return render_template("logs/diary_form.jinja", form=form, entry=None), _status()
@@ -373,6 +376,7 @@ def new_support(record_id: str):
             record_id,
             author_id=current_user.id,
             occurred_at=form.when.data,
+            client_key=client_key(),
             **_support_fields(form),
         )
         return _back("logs.support", "Saved in the support log.")

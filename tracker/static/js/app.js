@@ -4,18 +4,72 @@ import { initAll } from "../vendor/nhsuk-frontend/nhsuk-frontend-10.6.1.min.js";
 document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
 initAll();
 
-if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/service-worker.js", { scope: "/" }).then(() => {
-    // Signed out (or never signed in) on this device: forget every saved page of a record.
-    if (document.body.dataset.signedOut === "true" && navigator.serviceWorker.controller) {
-      navigator.serviceWorker.controller.postMessage({ type: "clear-saved-pages" });
-    }
-  }).catch(() => {});
-  if (document.body.dataset.signedOut === "true") {
-    navigator.serviceWorker.ready.then((reg) => reg.active && reg.active.postMessage({ type: "clear-saved-pages" }));
+const signedOut = document.body.dataset.signedOut === "true";
+const justSignedOut = new URLSearchParams(window.location.search).has("signed-out");
+
+// Forms that work offline carry an id made here, so a replay never makes a duplicate.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.matches("[data-offline]")) return;
+  let input = form.querySelector("input[name=client_key]");
+  if (!input) {
+    input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "client_key";
+    form.append(input);
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  input.value = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}, true);
+
+function showOutbox({ waiting, refused }) {
+  const box = document.getElementById("outbox-status");
+  if (!box) return;
+  box.replaceChildren();
+  if (waiting) {
+    const p = document.createElement("p");
+    p.className = "nhsuk-inset-text";
+    p.textContent = `${waiting} ${waiting === 1 ? "entry" : "entries"} saved on this phone — will send when you're back online.`;
+    box.append(p);
+  }
+  if (refused && refused.length) {
+    const div = document.createElement("div");
+    div.className = "nhsuk-warning-callout";
+    const h = document.createElement("h2");
+    h.className = "nhsuk-warning-callout__label";
+    h.textContent = "Some entries could not be sent";
+    const p = document.createElement("p");
+    p.textContent = `${refused.length} ${refused.length === 1 ? "entry" : "entries"} saved on this phone were refused, for example because access to the record has changed. They have not been saved in the record.`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "nhsuk-button nhsuk-button--secondary";
+    button.textContent = "I understand";
+    button.addEventListener("click", () => navigator.serviceWorker.controller?.postMessage({ type: "dismiss-refused" }));
+    div.append(h, p, button);
+    box.append(div);
   }
 }
 
-// A page read from the phone's saved copy says when it was saved.
-const saved = document.querySelector("[data-saved-notice]");
-if (saved && !navigator.onLine) saved.hidden = false;
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "outbox") showOutbox(event.data);
+  });
+  navigator.serviceWorker.register("/service-worker.js", { scope: "/" }).catch(() => {});
+  navigator.serviceWorker.ready.then((reg) => {
+    const worker = reg.active;
+    if (!worker) return;
+    if (justSignedOut) worker.postMessage({ type: "signed-out" });
+    else if (signedOut) worker.postMessage({ type: "clear-saved-pages" });
+    else {
+      worker.postMessage({ type: "replay" });
+      worker.postMessage({ type: "outbox-status" });
+    }
+  });
+  window.addEventListener("online", () => navigator.serviceWorker.controller?.postMessage({ type: "replay" }));
+}
+
+// A page that may be the copy saved on this phone says so when the server cannot be reached.
+const notice = document.querySelector("[data-saved-notice]");
+if (notice && !signedOut) {
+  fetch("/healthz", { cache: "no-store" }).then((r) => { notice.hidden = r.ok; }).catch(() => { notice.hidden = false; });
+}
