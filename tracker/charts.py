@@ -8,10 +8,15 @@ page also shows the figures as a table and in words.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from markupsafe import Markup, escape
 
+from . import trends
+from .roles import Category
+from .sharing import Membership
+from .trackers import list_trackers
 from .trends import Series
 
 WIDTH, HEIGHT = 640, 260
@@ -91,3 +96,51 @@ def _polyline(points: list[str]) -> str:
         cx, cy = points[0].split(",")
         return f'<circle class="app-chart__point" cx="{cx}" cy="{cy}" r="4"/>'
     return f'<polyline class="app-chart__line" points="{" ".join(points)}"/>'
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One series drawn for a page: the series, its summary sentence and the SVG."""
+
+    series: Series
+    summary: str
+    svg: Markup
+
+
+def charts_for(
+    record_id: str,
+    first: date,
+    last: date,
+    viewer: Membership,
+    *,
+    id_prefix: str = "chart",
+    skip_empty: bool = False,
+) -> list[Chart]:
+    """Mood and each tracker over a period, as far as ``viewer`` may see them.
+
+    Each summary compares the period with the same length of time just before it.
+    """
+    before = trends.previous_window(first, last)
+    pairs = []
+    if viewer.sees(Category.MOOD):
+        pairs.append(
+            (
+                trends.mood_series(record_id, first, last, viewer),
+                trends.mood_series(record_id, *before, viewer),
+            )
+        )
+    if viewer.sees(Category.SYMPTOMS):
+        for tracker in list_trackers(record_id):
+            pairs.append(
+                (
+                    trends.tracker_series(record_id, tracker, first, last, viewer),
+                    trends.tracker_series(record_id, tracker, *before, viewer),
+                )
+            )
+    out = []
+    for i, (current, previous) in enumerate(pairs):
+        if skip_empty and not current.points:
+            continue
+        text = trends.summary(current, previous)
+        out.append(Chart(current, text, line_chart(current, f"{id_prefix}-{i}", text)))
+    return out

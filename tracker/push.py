@@ -9,7 +9,11 @@ Facts measured here (``../shared/DESIGN.md``) that shape this module:
 * ``webpush()`` mutates the claims dict it is given. We never pass one: the VAPID
   header is signed here, once per push-service origin, from a fresh dict, and
   reused until shortly before it expires.
-* One ``requests.Session`` is reused, so connections to a push service are kept.
+* One ``requests.Session`` is reused, so connections to a push service are kept
+  (its pool is as large as the number of threads sending), and the body is
+  encrypted with pywebpush's ``WebPusher.encode`` but posted here, so that a
+  redirect is never followed: a push service answering 3xx cannot send our POST
+  (and the device's keys) anywhere else.
 * The server must not be made to post anywhere else: endpoints must be https on
   port 443, on a configured allow-list of push services, checked when a
   subscription is made and again at every send.
@@ -28,8 +32,10 @@ from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 from pywebpush import WebPusher
+from requests.adapters import HTTPAdapter
 
 DEFAULT_ALLOWED_HOSTS = (
     "fcm.googleapis.com",
@@ -43,6 +49,8 @@ JWT_LIFETIME = 12 * 3600
 JWT_REUSE_MARGIN = 3600  # sign again an hour before the token would expire
 BAD_SUBJECT_HOSTS = ("localhost",)
 BAD_SUBJECT_SUFFIXES = (".local", ".invalid", ".localhost")
+TOPIC_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class PushConfigError(ValueError):
@@ -106,10 +114,24 @@ def _unb64url(text: str) -> bytes:
 
 
 def valid_keys(p256dh: str, auth: str) -> bool:
+    """A subscription's keys: a P-256 point (65 bytes, on the curve) and a 16-byte secret."""
     try:
-        return len(_unb64url(p256dh)) == 65 and len(_unb64url(auth)) == 16
+        point = _unb64url(p256dh)
+        if len(point) != 65 or len(_unb64url(auth)) != 16:
+            return False
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except (ValueError, TypeError):
         return False
+    return True
+
+
+def origin_of(endpoint: str) -> str:
+    """The push service's origin, as the JWT's ``aud`` must name it (no default port)."""
+    parts = urlsplit(endpoint)
+    scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    if port is None or port == DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 # --- the VAPID key pair, kept with the instance's data ----------------------------------
@@ -194,6 +216,7 @@ class Sender:
         allowed_hosts: tuple[str, ...],
         insecure_hosts: tuple[str, ...] = (),
         timeout: float = TIMEOUT_SECONDS,
+        connections: int = 10,
     ) -> None:
         self.vapid = vapid
         self.subject = check_subject(subject)
@@ -201,14 +224,16 @@ class Sender:
         self.insecure_hosts = insecure_hosts
         self.timeout = timeout
         self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=connections, pool_maxsize=connections)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
         self._headers: dict[str, tuple[dict[str, str], float]] = {}
 
     def close(self) -> None:
         self.session.close()
 
     def _vapid_headers(self, endpoint: str) -> dict[str, str]:
-        parts = urlsplit(endpoint)
-        origin = f"{parts.scheme}://{parts.netloc}"
+        origin = origin_of(endpoint)
         cached = self._headers.get(origin)
         now = time.time()
         if cached and cached[1] - JWT_REUSE_MARGIN > now:
@@ -225,24 +250,38 @@ class Sender:
         """Encrypt and post one message; never raises for network or service failures."""
         if not endpoint_allowed(subscription.endpoint, self.allowed_hosts, self.insecure_hosts):
             return Result(Outcome.NOT_ALLOWED, detail="endpoint not on the allow-list")
+        if not 0 < len(topic) <= 32 or not set(topic) <= TOPIC_CHARS:
+            return Result(Outcome.REJECTED, detail="topic is not 1-32 URL-safe characters")
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         if len(body) > MAX_PAYLOAD:
             return Result(Outcome.REJECTED, detail="payload too large")
-        headers = {**self._vapid_headers(subscription.endpoint), "Urgency": urgency, "Topic": topic}
         try:
-            response = WebPusher(subscription.info(), requests_session=self.session).send(
-                body, headers=headers, ttl=ttl, timeout=self.timeout
+            encrypted = WebPusher(subscription.info()).encode(body, "aes128gcm")["body"]
+        except Exception as error:  # bad keys and the like: skip this device, not the run
+            return Result(Outcome.REJECTED, detail=type(error).__name__)
+        headers = {
+            **self._vapid_headers(subscription.endpoint),
+            "Content-Encoding": "aes128gcm",
+            "TTL": str(int(ttl)),
+            "Urgency": urgency,
+            "Topic": topic,
+        }
+        try:
+            response = self.session.post(
+                subscription.endpoint,
+                data=encrypted,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as error:
             return Result(Outcome.RETRY, detail=type(error).__name__)
-        except Exception as error:  # bad keys and the like: skip this device, not the run
-            return Result(Outcome.REJECTED, detail=type(error).__name__)
         status = response.status_code
         if status in (200, 201, 202, 204):
             return Result(Outcome.SENT, status)
         if status in (404, 410):
             return Result(Outcome.GONE, status)
         if status == 429 or status >= 500:
-            retry = response.headers.get("Retry-After", "")
+            retry = response.headers.get("Retry-After", "").strip()
             return Result(Outcome.RETRY, status, int(retry) if retry.isdigit() else None)
-        return Result(Outcome.REJECTED, status)
+        return Result(Outcome.REJECTED, status)  # 3xx (not followed), 400, 401, 403, 413 …

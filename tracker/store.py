@@ -136,6 +136,9 @@ def _parse(path: Path, raw: bytes) -> dict:
         raise UnreadableFile(path, f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise UnreadableFile(path, "top level is not an object")
+    for name, table in data.items():
+        if not isinstance(table, dict) or not all(isinstance(d, dict) for d in table.values()):
+            raise UnreadableFile(path, f"table {name!r} is not a map of documents")
     meta = data.get(META_TABLE, {}).get("1", {})
     version = meta.get("schema_version", 0)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
@@ -274,9 +277,12 @@ class Transaction:
         self._db.table(table).insert(doc)
         return doc["id"]
 
+    # TinyDB writes the table even when nothing matched; checking first keeps a
+    # no-op from rewriting and fsyncing the file.
     def update(self, table: str, doc_id: str, changes: Doc) -> bool:
         changes = {k: v for k, v in changes.items() if k != "id"}
-        return bool(self._db.table(table).update(changes, _Q.id == doc_id))
+        t = self._db.table(table)
+        return t.contains(_Q.id == doc_id) and bool(t.update(changes, _Q.id == doc_id))
 
     def replace(self, table: str, doc: Doc) -> None:
         """Replace the whole document with ``doc['id']`` (insert if absent)."""
@@ -285,10 +291,14 @@ class Transaction:
         t.insert(dict(doc))
 
     def remove(self, table: str, doc_id: str) -> bool:
-        return bool(self._db.table(table).remove(_Q.id == doc_id))
+        t = self._db.table(table)
+        return t.contains(_Q.id == doc_id) and bool(t.remove(_Q.id == doc_id))
 
     def remove_where(self, table: str, predicate: Callable[[Doc], bool]) -> int:
-        return len(self._db.table(table).remove(lambda d: predicate(dict(d))))
+        t = self._db.table(table)
+        if not any(predicate(dict(d)) for d in t.all()):
+            return 0
+        return len(t.remove(lambda d: predicate(dict(d))))
 
 
 class View:
@@ -322,7 +332,7 @@ class View:
 
 
 def _bucket_of(entry_id: str) -> str:
-    m = _ENTRY_ID_RE.match(entry_id)
+    m = _ENTRY_ID_RE.fullmatch(entry_id)
     if not m:
         raise KeyError(entry_id)
     return f"{m.group(1)}-{m.group(2)}"
@@ -358,12 +368,12 @@ class Store:
 
     # -- paths
     def _path(self, scope: str) -> Path:
-        if not _SCOPE_RE.match(scope):
+        if not _SCOPE_RE.fullmatch(scope):
             raise ValueError(f"bad scope {scope!r}")
         return self.root / f"{scope}.json"
 
     def _bucket_path(self, scope: str, stream: str, bucket: str) -> Path:
-        if not _SCOPE_RE.match(scope) or not _STREAM_RE.match(stream):
+        if not _SCOPE_RE.fullmatch(scope) or not _STREAM_RE.fullmatch(stream):
             raise ValueError(f"bad scope or stream {scope!r} {stream!r}")
         return self.root / scope / f"{stream}-{bucket}.json"
 
@@ -429,7 +439,7 @@ class Store:
         at = _utc(recorded_at)
         bucket = f"{at.year:04d}-{at.month:02d}"
         if client_key is not None:
-            if not _CLIENT_KEY_RE.match(client_key):
+            if not _CLIENT_KEY_RE.fullmatch(client_key):
                 raise ValueError("bad client key")
             entry_id = f"{at.year:04d}{at.month:02d}-{client_key}"
         else:
@@ -463,7 +473,10 @@ class Store:
             return None
         return View(_load(self._bucket_path(scope, stream, bucket))).get(ENTRIES_TABLE, entry_id)
 
-    def update_entry(self, scope: str, stream: str, entry_id: str, changes: Doc) -> bool:
+    def _change_entry(
+        self, scope: str, stream: str, entry_id: str, change: Callable[[Transaction], bool]
+    ) -> bool:
+        """Apply ``change`` to the entry's month file under its lock; write if it changed."""
         try:
             bucket = _bucket_of(entry_id)
         except KeyError:
@@ -473,31 +486,26 @@ class Store:
             return False
         with _locked(path):
             tx = Transaction(_load(path, use_cache=False) or {})
-            changed = tx.update(ENTRIES_TABLE, entry_id, changes)
+            changed = change(tx)
             if changed:
                 _write_atomic(path, tx.data)
             return changed
 
+    def update_entry(self, scope: str, stream: str, entry_id: str, changes: Doc) -> bool:
+        return self._change_entry(
+            scope, stream, entry_id, lambda tx: tx.update(ENTRIES_TABLE, entry_id, changes)
+        )
+
     def delete_entry(self, scope: str, stream: str, entry_id: str) -> bool:
         """Remove the entry; its text is gone from disk once the write lands."""
-        try:
-            bucket = _bucket_of(entry_id)
-        except KeyError:
-            return False
-        path = self._bucket_path(scope, stream, bucket)
-        if not path.exists():
-            return False
-        with _locked(path):
-            tx = Transaction(_load(path, use_cache=False) or {})
-            removed = tx.remove(ENTRIES_TABLE, entry_id)
-            if removed:
-                _write_atomic(path, tx.data)
-            return removed
+        return self._change_entry(
+            scope, stream, entry_id, lambda tx: tx.remove(ENTRIES_TABLE, entry_id)
+        )
 
     def buckets(self, scope: str, stream: str) -> list[str]:
         """Month buckets ("YYYY-MM") that exist for a stream, oldest first."""
         folder = self.root / scope
-        if not _SCOPE_RE.match(scope) or not folder.is_dir():
+        if not _SCOPE_RE.fullmatch(scope) or not folder.is_dir():
             return []
         prefix = f"{stream}-"
         out = []
@@ -533,7 +541,7 @@ class Store:
     # -- whole folders
     def delete_scope_folder(self, folder_scope: str) -> None:
         """Remove every file under a scope folder (used when a record is deleted)."""
-        if not _SCOPE_RE.match(folder_scope):
+        if not _SCOPE_RE.fullmatch(folder_scope):
             raise ValueError(folder_scope)
         folder = self.root / folder_scope
         if folder.is_dir():

@@ -264,21 +264,28 @@ def _trend(
     unit: str = "",
 ) -> Statement | None:
     """Improving, worsening or steady in range; ``better`` is "up", "down" or "target"."""
-    threshold = TREND_THRESHOLD * scale_range
+    # Averages of decimals carry float noise (3.4 - 3.0 is 0.3999…), so changes are
+    # compared with the threshold to a millionth: a change of exactly 10% counts.
+    threshold = round(TREND_THRESHOLD * scale_range, 6)
     u = f" {unit}" if unit else ""
     words = (
         f"average {recent.average:.1f}{u} in the last 4 weeks, "
         f"{'up' if recent.average > before.average else 'down'} from "
         f"{before.average:.1f}{u} in the 4 weeks before"
     )
+    moved = round(abs(recent.average - before.average), 6)
     if better == "target":
         change = _distance(before.average, low, high) - _distance(recent.average, low, high)
+        # Steady: inside the range in both windows, and not moved by the threshold.
         in_range = (
-            _distance(recent.average, low, high) == 0 and _distance(before.average, low, high) == 0
+            _distance(recent.average, low, high) == 0
+            and _distance(before.average, low, high) == 0
+            and moved < threshold
         )
     else:
         change = (recent.average - before.average) * (1 if better == "up" else -1)
         in_range = False
+    change = round(change, 6)
     evidence = before.ids + recent.ids
     if change >= threshold:
         return Statement(key, Section.WORKING, category, f"{name} improving: {words}.", evidence)
@@ -318,11 +325,11 @@ def _trend_statements(
         if d["kind"] == logs.Kind.READING.value:
             readings[d["data"].get("tracker_id")].append(d)
     for t in trackers:
-        if (
-            t.target_min is None
-            and t.target_max is None
-            and not (t.kind is trk.TrackerKind.YES_NO and t.rule is not None)
-        ):
+        if t.kind is trk.TrackerKind.YES_NO:
+            # Only an "any yes" warning rule says which way is better (fewer yes days).
+            if t.rule is None or t.rule.kind is not trk.RuleKind.ANY_YES:
+                continue
+        elif t.target_min is None and t.target_max is None:
             continue  # no target: "better" is not ours to judge
         combine = {trk.TrackerKind.COUNT: "sum", trk.TrackerKind.YES_NO: "max"}.get(t.kind, "mean")
         r = _window(readings[t.id], lambda d: d["data"]["value"], *recent, combine)
@@ -340,8 +347,11 @@ def _trend_statements(
                 better="down",
             )
         else:
-            span = (t.target_max or 0) - (t.target_min or 0)
-            scale_range = 10.0 if t.kind is trk.TrackerKind.SCALE else max(abs(span), 1.0)
+            if t.target_min is not None and t.target_max is not None:
+                width = t.target_max - t.target_min
+            else:  # a range with one end: that end's value stands for its size
+                width = abs(t.target_min if t.target_min is not None else t.target_max)
+            scale_range = 10.0 if t.kind is trk.TrackerKind.SCALE else max(width, 1.0)
             s = _trend(
                 f"trend-{t.id}",
                 t.name,

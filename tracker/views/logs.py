@@ -626,30 +626,7 @@ def trends(record_id: str):
     period = Period(period_arg) if period_arg in {p.value for p in Period} else Period.TWO_WEEKS
     plan = plans.get_plan(record_id) if m.sees(Category.PLAN) else None
     first, last = tr.window(period, clock.today(), plan.start_date if plan else None)
-    before = tr.previous_window(first, last)
-    charts_out = []
-    series_list = []
-    if m.sees(Category.MOOD):
-        series_list.append(
-            (tr.mood_series(record_id, first, last, m), tr.mood_series(record_id, *before, m))
-        )
-    if m.sees(Category.SYMPTOMS):
-        for t in trk.list_trackers(record_id):
-            series_list.append(
-                (
-                    tr.tracker_series(record_id, t, first, last, m),
-                    tr.tracker_series(record_id, t, *before, m),
-                )
-            )
-    for i, (current, previous) in enumerate(series_list):
-        text = tr.summary(current, previous)
-        charts_out.append(
-            {
-                "series": current,
-                "summary": text,
-                "svg": charts.line_chart(current, f"chart-{i}", text),
-            }
-        )
+    charts_out = charts.charts_for(record_id, first, last, m)
     return render_template(
         "logs/trends.jinja",
         charts=charts_out,

@@ -17,11 +17,10 @@ from flask_login import current_user
 
 from .. import accounts, actions, charts, clock, digests, goals, logs, plans, reviews, summaries
 from .. import trackers as trk
-from .. import trends as tr
 from ..forms.reviews import AnswerForm, NoteForm, RecordReviewForm, RequestForm, ScheduleForm
-from ..roles import Category, Permission, requires
+from ..roles import Permission, requires
 from ..sharing import entry_visible_to
-from ..web import render
+from ..web import is_fragment_request, render
 
 bp = Blueprint("reviews", __name__, url_prefix="/records/<record_id>")
 
@@ -30,37 +29,11 @@ def _status() -> int:
     return 422 if request.method == "POST" else 200
 
 
-def _charts(record_id: str, start, end, viewer) -> list[dict]:
+def _charts(record_id: str, start, end, viewer) -> list[charts.Chart]:
     """Mood and tracker charts for the review period, as far as the viewer may see."""
-    out = []
-    before = tr.previous_window(start, end)
-    pairs = []
-    if viewer.sees(Category.MOOD):
-        pairs.append(
-            (
-                tr.mood_series(record_id, start, end, viewer),
-                tr.mood_series(record_id, *before, viewer),
-            )
-        )
-    if viewer.sees(Category.SYMPTOMS):
-        for t in trk.list_trackers(record_id):
-            pairs.append(
-                (
-                    tr.tracker_series(record_id, t, start, end, viewer),
-                    tr.tracker_series(record_id, t, *before, viewer),
-                )
-            )
-    for i, (current, previous) in enumerate(pairs):
-        if current.points:
-            text = tr.summary(current, previous)
-            out.append(
-                {
-                    "series": current,
-                    "summary": text,
-                    "svg": charts.line_chart(current, f"review-chart-{i}", text),
-                }
-            )
-    return out
+    return charts.charts_for(
+        record_id, start, end, viewer, id_prefix="review-chart", skip_empty=True
+    )
 
 
 def _schedule_context(record_id: str) -> dict:
@@ -210,7 +183,9 @@ def toggle_statement(record_id: str, key: str):
         abort(404)
     hide = request.form.get("hide") == "1"
     summaries.set_hidden(record_id, key, hide)
-    if request.headers.get("HX-Request") == "true":
+    if is_fragment_request():
+        # Only the statement is swapped; anything else (a boosted or history
+        # request) is a plain form post and gets the redirect below.
         hidden = summary.hidden | {key} if hide else summary.hidden - {key}
         return render(
             "reviews/prepare.jinja",
