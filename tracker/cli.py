@@ -130,5 +130,14 @@ def _serve(app: Flask, host: str, port: int) -> None:
             except OSError:
                 time.sleep(0.2)
 
+    def send_reminders() -> None:
+        from . import reminders
+
+        with app.app_context():
+            sender = reminders.make_sender()
+            reminders.loop(sender, 60)
+
     threading.Thread(target=announce, daemon=True).start()
+    # The demo also sends reminders each minute, as cron would in production.
+    threading.Thread(target=send_reminders, daemon=True).start()
     run_simple(host, port, app, use_reloader=False, threaded=True)
