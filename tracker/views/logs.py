@@ -8,7 +8,18 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import accounts, actions, charts, clock, early_warnings, goals, logs, plans, settings
+from .. import (
+    accounts,
+    actions,
+    charts,
+    clock,
+    early_warnings,
+    goals,
+    logs,
+    plans,
+    reviews,
+    settings,
+)
 from .. import sharing as members
 from .. import trackers as trk
 from ..forms.logs import (
@@ -338,6 +349,9 @@ def new_diary(record_id: str):
 
 
 def _action_choices(record_id: str) -> list[tuple[str, str]]:
+    # The plan's actions are offered only to someone the person shares actions with.
+    if not g.membership.sees(Category.ACTIONS):
+        return [("", "None of them")]
     return [("", "None of them")] + [(a.id, a.what) for a in actions.list_actions(record_id)]
 
 
@@ -586,7 +600,9 @@ def history(record_id: str):
     goal_id = request.args.get("goal", "")
     goal_id = goal_id if goal_id in {x.id for x in all_goals} else ""
     page_arg = request.args.get("page", "1")
-    number = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 100_000 else 1
+    # isdigit() alone lets "²" through, which int() refuses: ASCII digits only.
+    ok = page_arg.isascii() and page_arg.isdigit() and len(page_arg) <= 5
+    number = int(page_arg) if ok and int(page_arg) > 0 else 1
     goal_actions = frozenset(a.id for a in actions.list_actions(record_id) if a.goal_id == goal_id)
     entries, total = logs.page(
         record_id,
@@ -625,7 +641,9 @@ def trends(record_id: str):
     period_arg = request.args.get("period", Period.TWO_WEEKS.value)
     period = Period(period_arg) if period_arg in {p.value for p in Period} else Period.TWO_WEEKS
     plan = plans.get_plan(record_id) if m.sees(Category.PLAN) else None
-    first, last = tr.window(period, clock.today(), plan.start_date if plan else None)
+    # "Since the last review": the last review held, or the plan's start before any.
+    since = reviews.period_start(record_id, plan) if plan else None
+    first, last = tr.window(period, clock.today(), since)
     charts_out = charts.charts_for(record_id, first, last, m)
     return render_template(
         "logs/trends.jinja",
