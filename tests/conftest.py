@@ -9,11 +9,29 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 
 from tracker import create_app
 from tracker.store import clear_cache
 
 PASSWORD = "correct horse battery"
+
+
+class _MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every test app: compiling them is most of a new app's cost."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = _MemoryBytecodeCache()
 
 
 @pytest.fixture
@@ -23,6 +41,7 @@ def app(tmp_path) -> Iterator[Flask]:
         {"ENV_NAME": "test", "TRACKER_DATA_DIR": str(tmp_path / "data"), "WTF_CSRF_ENABLED": True}
     )
     app.instance_path = str(tmp_path / "instance")
+    app.jinja_env.bytecode_cache = TEMPLATES
     yield app
     clear_cache()
 
