@@ -56,9 +56,20 @@ def _instance_secret(app: Flask) -> str:
     """Development only: a random key kept in the instance folder across restarts."""
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Several workers may start at once: write the whole key to a temporary file,
+        # then link it into place; whoever links first wins, and everyone reads that.
+        tmp = path.with_name(f".secret_key-{os.getpid()}-{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 

@@ -99,7 +99,11 @@ class Schedule:
             Repeat.WEEKLY: rrule.WEEKLY,
             Repeat.MONTHLY: rrule.MONTHLY,
         }
-        kwargs: dict = {"dtstart": datetime.combine(self.start, time()), "interval": self.interval}
+        # Expand from the last in-step point before the window, not from the start:
+        # rrule walks every period from dtstart, so a daily action begun three years
+        # ago would cost a thousand steps on every page that shows today.
+        anchor = self._anchor(first)
+        kwargs: dict = {"dtstart": datetime.combine(anchor, time()), "interval": self.interval}
         if self.repeat is Repeat.WEEKLY:
             kwargs["byweekday"] = self.weekdays or (self.start.weekday(),)
         if self.repeat is Repeat.MONTHLY:
@@ -122,6 +126,25 @@ class Schedule:
                 datetime.combine(first, time()), datetime.combine(end, time()), inc=True
             )
         ]
+
+    def _anchor(self, first: date) -> date:
+        """The latest day no later than ``first`` (and no earlier than the start) from which
+        the rule, counted afresh, falls on the same days as it does counted from the start."""
+        if first <= self.start:
+            return self.start
+        step = max(1, self.interval)
+        if self.repeat is Repeat.DAILY:
+            days = (first - self.start).days
+            return self.start + timedelta(days=days - days % step)
+        if self.repeat is Repeat.WEEKLY:
+            # rrule counts weeks from the Monday of dtstart's week (wkst = Monday).
+            monday = self.start - timedelta(days=self.start.weekday())
+            weeks = (first - monday).days // 7
+            return max(self.start, monday + timedelta(weeks=weeks - weeks % step))
+        months = (first.year - self.start.year) * 12 + first.month - self.start.month
+        months -= months % step
+        year, month = divmod(self.start.month - 1 + months, 12)
+        return max(self.start, date(self.start.year + year, month + 1, 1))
 
     def moments(self, first: date, last: date) -> list[datetime]:
         """When the occurrences from ``first`` to ``last`` happen, as UK-time aware datetimes.
@@ -398,6 +421,8 @@ def mark_occurrence(
         },
         occurred_at=when,
         recorded_at=when,
+        # A mark replayed from the phone's offline outbox is stored once.
+        client_key=client_key,
     )
 
 

@@ -121,20 +121,22 @@ def charts_for(
     Each summary compares the period with the same length of time just before it.
     """
     before = trends.previous_window(first, last)
+    # One read of the log for every series and both periods.
+    docs = trends.fetch(record_id, before[0], viewer)
     pairs = []
     if viewer.sees(Category.MOOD):
         pairs.append(
             (
-                trends.mood_series(record_id, first, last, viewer),
-                trends.mood_series(record_id, *before, viewer),
+                trends.mood_series(record_id, first, last, viewer, docs=docs),
+                trends.mood_series(record_id, *before, viewer, docs=docs),
             )
         )
     if viewer.sees(Category.SYMPTOMS):
         for tracker in list_trackers(record_id):
             pairs.append(
                 (
-                    trends.tracker_series(record_id, tracker, first, last, viewer),
-                    trends.tracker_series(record_id, tracker, *before, viewer),
+                    trends.tracker_series(record_id, tracker, first, last, viewer, docs=docs),
+                    trends.tracker_series(record_id, tracker, *before, viewer, docs=docs),
                 )
             )
     out = []

@@ -34,7 +34,7 @@ def register(app: Flask) -> None:
             click.echo("Loading demo data (a few seconds)…")
             demo.load(anchor)
         if not serve:
-            _print_banner(f"http://{host}:{port}")
+            click.echo("Demo data is ready. Start the app with: flask --app tracker demo")
             return
         _serve(current_app._get_current_object(), host, port)
 

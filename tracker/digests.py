@@ -11,7 +11,7 @@ per-process cache) by the caseload page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from . import clock
 from .store import get_store
@@ -73,6 +73,9 @@ def refresh(record_id: str) -> None:
 
 def note_activity(record_id: str, *, at: str, rule_hit: bool = False) -> None:
     """Record that something was logged (and whether it was an early warning sign)."""
+    # Times are compared as text (with each other and with "seen"), so all are UTC:
+    # "10:00+01:00" would otherwise sort after "09:30+00:00", which is later.
+    at = datetime.fromisoformat(at).astimezone(UTC).isoformat()
 
     def change(doc: dict) -> None:
         doc["last_activity"] = max(doc.get("last_activity", ""), at)

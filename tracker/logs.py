@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from . import clock, digests
@@ -450,36 +451,45 @@ def raw_entries(
     return docs if wanted is None else [d for d in docs if d["kind"] in wanted]
 
 
+def _all_utc(docs: list[dict]) -> bool:
+    """True when every time is stored in UTC, so the stored text sorts as the times do."""
+    return all(map(methodcaller("endswith", "+00:00"), map(_OCCURRED, docs)))
+
+
+_OCCURRED = itemgetter("occurred_at")
+
+
 def visible_docs(
     record_id: str,
     *,
     kinds: Iterable[Kind] | None = None,
     since: datetime | None = None,
     viewer: Membership | None = None,
+    ordered: bool = True,
 ) -> list[dict]:
-    """Raw entries newest first, of some kinds, since a time, that ``viewer`` may see."""
+    """Raw entries newest first, of some kinds, since a time, that ``viewer`` may see.
+
+    With ``ordered=False`` the order is left as stored (cheaper, for sums and charts).
+    The history pages through 20,000 entries with this on every request, so each
+    step is one pass in C where it can be (no Python call per entry).
+    """
     # An entry is recorded no earlier than 5 minutes before it happened (future
     # times are refused), so its month bucket is at least that of since - 5 min.
     recorded_since = since - FUTURE_SLACK if since else None
-    since_iso = utc_iso(since) if since else None
-    # Which kinds this viewer sees whole; others only where shared one by one.
-    whole = None
+    docs = raw_entries(record_id, kinds=kinds, recorded_since=recorded_since)
     if viewer is not None:
+        # Kinds this viewer sees whole; the others only where shared one by one.
         whole = {k.value for k in Kind if entry_visible_to(viewer, {}, KIND_CATEGORY[k])}
-    keyed = []
-    for doc in raw_entries(record_id, kinds=kinds, recorded_since=recorded_since):
-        key = _sort_key(doc["occurred_at"])
-        if since_iso is not None and key < since_iso:
-            continue
-        if (
-            whole is not None
-            and doc["kind"] not in whole
-            and viewer.user_id not in doc.get("shared_with", ())
-        ):
-            continue
-        keyed.append((key, doc))
-    keyed.sort(key=lambda pair: pair[0], reverse=True)
-    return [doc for _, doc in keyed]
+        if len(whole) < len(Kind):
+            uid = viewer.user_id
+            docs = [d for d in docs if d["kind"] in whole or uid in d.get("shared_with", ())]
+    key = _OCCURRED if _all_utc(docs) else (lambda d: _sort_key(d["occurred_at"]))
+    if since is not None:
+        since_iso = utc_iso(since)
+        docs = [d for d in docs if key(d) >= since_iso]
+    if ordered:
+        docs = sorted(docs, key=key, reverse=True)
+    return docs
 
 
 def entries(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -255,30 +255,66 @@ def queued(account_id: str) -> list[Reminder]:
     return [Reminder.from_doc(d) for d in get_store().read(scope(account_id)).all(QUEUE)]
 
 
-def claim(account_id: str, reminder: Reminder, *, late: bool, stale: bool) -> bool:
-    """Take a reminder for sending (or dropping, if stale). ``False`` if already taken.
+def taken(account_id: str) -> set[str]:
+    """Ledger ids of reminders already claimed or dropped (a cached read, no lock).
 
-    The inbox entry is written in the same transaction, so every claimed reminder
-    that is not stale reaches the inbox exactly once.
+    The sender skips these without taking the lock, so a run each minute costs a
+    read, not a write, for reminders it has already dealt with; :func:`claim_many`
+    checks again under the lock.
+    """
+    return {d["id"] for d in get_store().read(scope(account_id)).all(LEDGER)}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A reminder to claim: ``late`` sends it marked as late, ``stale`` drops it."""
+
+    reminder: Reminder
+    late: bool
+    stale: bool
+
+
+def claim_many(
+    account_id: str, claims: list[Claim], *, discard: tuple[str, ...] = ()
+) -> tuple[list[Claim], int]:
+    """Take reminders for sending (or dropping, if stale) in one transaction.
+
+    Returns the claims this caller won that are to be sent, and how many it
+    dropped as stale. A reminder another sender has claimed already is left out,
+    so each is sent at most once: after a restart, and when two senders run at
+    once. Every reminder won and not stale reaches the inbox in the same
+    transaction. ``discard`` removes queued reminders the account does not want.
     """
     now = clock.now().isoformat()
+    won: list[Claim] = []
+    dropped = 0
     with get_store().transaction(scope(account_id)) as tx:
-        if tx.get(LEDGER, reminder.ledger_id) is not None:
-            tx.remove(QUEUE, reminder.ledger_id)
-            return False
-        tx.insert(
-            LEDGER,
-            {
-                "id": reminder.ledger_id,
-                "key": reminder.key,
-                "status": "dropped" if stale else "claimed",
-                "late": late,
-                "due_at": reminder.due_at,
-                "at": now,
-            },
-        )
-        tx.remove(QUEUE, reminder.ledger_id)
-        if not stale:
+        have = {d["id"] for d in tx.all(LEDGER)}
+        queue = {d["id"] for d in tx.all(QUEUE)}
+        for item in claims:
+            reminder = item.reminder
+            lid = reminder.ledger_id
+            if lid in queue:
+                tx.remove(QUEUE, lid)
+                queue.discard(lid)
+            if lid in have:
+                continue
+            have.add(lid)
+            tx.insert(
+                LEDGER,
+                {
+                    "id": lid,
+                    "key": reminder.key,
+                    "status": "dropped" if item.stale else "sent",
+                    "late": item.late,
+                    "due_at": reminder.due_at,
+                    "at": now,
+                },
+            )
+            if item.stale:
+                dropped += 1
+                continue
+            won.append(item)
             tx.insert(
                 INBOX,
                 {
@@ -286,16 +322,28 @@ def claim(account_id: str, reminder: Reminder, *, late: bool, stale: bool) -> bo
                     "kind": reminder.kind.value,
                     "url": reminder.url,
                     "details": reminder.details,
-                    "late": late,
+                    "late": item.late,
                     "at": now,
                     "due_at": reminder.due_at,
                     "read": False,
                 },
             )
+        for lid in discard:
+            if lid in queue:
+                tx.remove(QUEUE, lid)
+        if tx.dirty:
             _trim_inbox(tx)
-        cutoff = clock.now().timestamp() - LEDGER_KEEP_DAYS * 86400
-        tx.remove_where(LEDGER, lambda d: clock.parse(d["at"]).timestamp() < cutoff)
-    return not stale
+            cutoff = clock.now().timestamp() - LEDGER_KEEP_DAYS * 86400
+            old = {d["id"] for d in tx.all(LEDGER) if clock.parse(d["at"]).timestamp() < cutoff}
+            if old:
+                tx.remove_where(LEDGER, lambda d: d["id"] in old)
+    return won, dropped
+
+
+def claim(account_id: str, reminder: Reminder, *, late: bool, stale: bool) -> bool:
+    """Take one reminder (see :func:`claim_many`): ``True`` if this caller is to send it."""
+    won, _ = claim_many(account_id, [Claim(reminder, late, stale)])
+    return bool(won)
 
 
 def _trim_inbox(tx) -> None:
@@ -304,25 +352,36 @@ def _trim_inbox(tx) -> None:
         tx.remove(INBOX, old["id"])
 
 
-def mark_sent(account_id: str, reminder: Reminder, *, delivered: int, retry: list[dict]) -> None:
-    """Record the result of sending a claimed reminder; ``retry`` lists devices to try again."""
+def record_retries(account_id: str, retries: dict[str, list[dict]]) -> None:
+    """Note the devices to try again for reminders just sent (ledger id → retries)."""
+    if not retries:
+        return
     with get_store().transaction(scope(account_id)) as tx:
-        tx.update(
-            LEDGER,
-            reminder.ledger_id,
-            {"status": "sent", "delivered": delivered, "retry": retry, "payload": None},
-        )
+        for ledger_id, retry in retries.items():
+            tx.update(LEDGER, ledger_id, {"retry": retry})
 
 
-def pending_retries(account_id: str) -> list[dict]:
+def pending_retries(account_id: str, now: datetime | None = None) -> list[dict]:
     """Ledger lines with devices to try again, whose time has come."""
-    now = clock.now().isoformat()
+    at = (now or clock.now()).isoformat()
     out = []
     for doc in get_store().read(scope(account_id)).all(LEDGER):
         for item in doc.get("retry") or []:
-            if item["next_at"] <= now:
+            if item["next_at"] <= at:
                 out.append({"ledger_id": doc["id"], **item})
     return out
+
+
+def take_retry(account_id: str, ledger_id: str, device_id: str, attempt: int) -> bool:
+    """Take one device's pending retry (removing it), so two senders never both send it."""
+    with get_store().transaction(scope(account_id)) as tx:
+        doc = tx.get(LEDGER, ledger_id)
+        retry = (doc or {}).get("retry") or []
+        mine = [r for r in retry if r["device_id"] == device_id and r["attempt"] == attempt]
+        if not mine:
+            return False
+        tx.update(LEDGER, ledger_id, {"retry": [r for r in retry if r not in mine]})
+    return True
 
 
 def update_retry(account_id: str, ledger_id: str, device_id: str, next_try: dict | None) -> None:

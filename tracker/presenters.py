@@ -74,6 +74,15 @@ def navigation() -> list[dict[str, str]]:
     return items
 
 
+def action_who(action) -> str:
+    """Who does an action, from the viewer's side: "Me" is the person's own name to others."""
+    membership = g.get("membership")
+    record = g.get("record")
+    if action.who == "Me" and membership is not None and membership.role is not Role.OWNER:
+        return record.name if record is not None else "The person"
+    return action.who
+
+
 def now_text() -> str:
     """When the page was made, for the "last updated" line of a copy saved for offline use."""
     return nhs_datetime(clock.now())
@@ -84,6 +93,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(nhs_datetime, "nhs_datetime")
     app.add_template_global(navigation, "navigation")
     app.add_template_global(now_text, "now_text")
+    app.add_template_global(action_who, "action_who")
     app.add_template_global(CATEGORY_LABELS, "CATEGORY_LABELS")
     app.add_template_global(Role, "Role")
     # For logs/_entry.jinja, which any page can include.

@@ -30,6 +30,8 @@ PRECACHE: dict[str, Path] = {
     "/assets/images/nhsuk-icon-192.png": NHSUK / "images" / "nhsuk-icon-192.png",
 }
 
+MASKABLE_ICON = "/static/icons/maskable-512.png"
+
 
 def _source() -> str:
     repo_copy = Path(__file__).resolve().parent.parent / "service-worker" / "service-worker.js"
@@ -55,6 +57,7 @@ def service_worker() -> tuple[str, str]:
 def manifest() -> dict:
     icon = "/assets/images/nhsuk-icon-{size}.png"
     return {
+        "id": "/",
         "name": "Care plan tracker",
         "short_name": "Care plan",
         "description": "Follow your NHS care and support plan day by day.",
@@ -78,7 +81,9 @@ def manifest() -> dict:
                 "purpose": "any",
             },
             {
-                "src": icon.format(size=512),
+                # The NHS logo on NHS blue, inside the safe zone, so a round or
+                # squircle mask never cuts it (static/icons/maskable-512.png).
+                "src": MASKABLE_ICON,
                 "sizes": "512x512",
                 "type": "image/png",
                 "purpose": "maskable",

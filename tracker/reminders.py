@@ -29,6 +29,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time as time_module
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -37,6 +39,8 @@ from flask import current_app
 from . import accounts, actions, clock, notifications, plans, push, reviews, settings, sharing
 from .notifications import GENERIC_TEXT, Kind, Preferences, Reminder
 from .roles import Category, Role
+from .sharing import Membership
+from .store import get_store
 
 log = logging.getLogger("tracker.reminders")
 
@@ -71,6 +75,7 @@ URGENCY = {
     Kind.TEST: "normal",
 }
 MAX_ATTEMPTS = 4
+DEFAULT_WORKERS = 8  # threads per run: see run_once and docs/benchmarks.md
 
 
 # --- when things are due ---------------------------------------------------------------
@@ -116,15 +121,25 @@ def _make(
 
 
 def scheduled_for(
-    account_id: str, now: datetime, prefs: Preferences | None = None
+    account_id: str,
+    now: datetime,
+    prefs: Preferences | None = None,
+    memberships: list[Membership] | None = None,
 ) -> list[Reminder]:
-    """The account's scheduled reminders due between ``now - 3 days`` and tomorrow."""
+    """The account's scheduled reminders due between ``now - 3 days`` and tomorrow.
+
+    Nothing is due before the membership (or the action) existed: a new action or
+    a new carer does not bring a burst of "Earlier reminder" messages.
+    """
     prefs = prefs or notifications.get_preferences(account_id)
+    if memberships is None:
+        memberships = sharing.memberships_of_user(account_id)
     days = _days(now, prefs)
     out: list[Reminder] = []
-    for m in sharing.memberships_of_user(account_id):
+    for m in memberships:
         rid = m.record_id
         today_url = f"/records/{rid}/today"
+        joined = clock.parse(m.created_at)
         if Category.ACTIONS in m.categories or m.role is Role.OWNER:
             for a in actions.list_actions(rid):
                 mine = (m.role is Role.OWNER and a.owner is actions.Owner.ME) or (
@@ -134,6 +149,7 @@ def scheduled_for(
                 )
                 if not mine:
                     continue
+                since = max(joined, clock.parse(a.created_at))
                 for day in a.schedule.occurrences(days[0], days[-1]):
                     if a.schedule.at is not None:
                         due = local_to_utc(day, a.schedule.at, prefs) - timedelta(
@@ -141,6 +157,8 @@ def scheduled_for(
                         )
                     else:
                         due = local_to_utc(day, prefs.actions_at, prefs)
+                    if due < since:
+                        continue
                     out.append(
                         _make(
                             f"action:{rid}:{a.id}:{day}",
@@ -154,6 +172,8 @@ def scheduled_for(
                     )
         if m.role is Role.OWNER and prefs.checkin_at is not None:
             for day in days:
+                if local_to_utc(day, prefs.checkin_at, prefs) < joined:
+                    continue
                 out.append(
                     _make(
                         f"checkin:{rid}:{day}",
@@ -170,7 +190,10 @@ def scheduled_for(
             if on is not None:
                 for offset in REVIEW_OFFSETS:
                     day = on - timedelta(days=offset)
-                    if days[0] <= day <= days[-1]:
+                    if (
+                        days[0] <= day <= days[-1]
+                        and local_to_utc(day, prefs.actions_at, prefs) >= joined
+                    ):
                         url = (
                             f"/records/{rid}/prepare"
                             if m.role is Role.OWNER
@@ -194,6 +217,8 @@ def scheduled_for(
 
 def _queue(account_id: str, key: str, kind: Kind, url: str, record_id: str) -> None:
     prefs = notifications.get_preferences(account_id)
+    if kind not in prefs.kinds:
+        return
     notifications.enqueue(
         account_id, _make(key, kind, clock.now(), url, prefs, record_id=record_id)
     )
@@ -265,9 +290,14 @@ class RunStats:
     delivered: int = 0
     retries: int = 0
     gone: int = 0
+    failed_accounts: int = 0
+
+    def add(self, other: RunStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def make_sender() -> push.Sender:
+def make_sender(connections: int = DEFAULT_WORKERS) -> push.Sender:
     cfg = current_app.config
     vapid = push.load_or_create_key(cfg["TRACKER_DATA_DIR"])
     return push.Sender(
@@ -275,22 +305,24 @@ def make_sender() -> push.Sender:
         cfg["TRACKER_VAPID_SUBJECT"],
         tuple(cfg["TRACKER_PUSH_ALLOWED_HOSTS"]),
         tuple(cfg.get("TRACKER_PUSH_INSECURE_HOSTS", ())),
+        connections=max(connections, 1),
     )
 
 
 def _deliver(
     account_id: str,
+    devices: list[notifications.Device],
     sender: push.Sender,
     reminder: Reminder,
     message: dict,
     stats: RunStats,
-    only: set[str] | None = None,
+    *,
+    late: bool,
 ) -> list[dict]:
-    """Send to each of the account's devices; returns the devices to retry."""
+    """Send to each device; returns the devices to retry. A gone device is forgotten
+    (and taken out of ``devices``, so the rest of this run does not post to it)."""
     retry = []
-    for device in notifications.devices(account_id):
-        if only is not None and device.id not in only:
-            continue
+    for device in list(devices):
         result = sender.send(
             push.Subscription(device.endpoint, device.p256dh, device.auth),
             message,
@@ -302,6 +334,7 @@ def _deliver(
             stats.delivered += 1
         elif result.outcome is push.Outcome.GONE:
             notifications.remove_endpoint(account_id, device.endpoint)
+            devices.remove(device)
             stats.gone += 1
         elif result.outcome is push.Outcome.RETRY:
             retry.append(
@@ -309,8 +342,9 @@ def _deliver(
                     "device_id": device.id,
                     "attempt": 1,
                     "next_at": _backoff(1, result.retry_after).isoformat(),
+                    "retry_after": result.retry_after,
                     "reminder": reminder.to_doc(),
-                    "late": message["body"].startswith("Earlier"),
+                    "late": late,
                 }
             )
             stats.retries += 1
@@ -322,8 +356,59 @@ def _deliver(
 
 
 def _backoff(attempt: int, retry_after: int | None) -> datetime:
-    wait = max(retry_after or 0, 60 * 4 ** (attempt - 1))  # 1, 4, 16 minutes
+    """1, 4, 16 minutes after attempts 1, 2, 3, or the service's Retry-After if longer."""
+    wait = max(retry_after or 0, 60 * 4 ** (attempt - 1))
     return clock.now() + timedelta(seconds=min(wait, 3600))
+
+
+def _send_due(
+    account_id: str,
+    due: list[Reminder],
+    sender: push.Sender,
+    stats: RunStats,
+    now: datetime,
+    prefs: Preferences,
+    from_queue: frozenset[str] = frozenset(),
+) -> None:
+    """Claim the account's due reminders in one transaction, then send those won."""
+    taken = notifications.taken(account_id)
+    claims: list[notifications.Claim] = []
+    discard: list[str] = []
+    seen: set[str] = set()
+    for reminder in sorted(due, key=lambda r: r.due_at):
+        lid = reminder.ledger_id
+        if lid in taken or lid in seen:
+            continue
+        seen.add(lid)
+        if reminder.kind not in prefs.kinds and reminder.kind is not Kind.TEST:
+            if lid in from_queue:
+                discard.append(lid)
+            continue
+        overdue = now - datetime.fromisoformat(reminder.due_at)
+        claims.append(
+            notifications.Claim(
+                reminder,
+                late=overdue > LATE_AFTER,
+                stale=overdue > timedelta(minutes=reminder.stale_after_minutes),
+            )
+        )
+    if not claims and not discard:
+        return
+    won, dropped = notifications.claim_many(account_id, claims, discard=tuple(discard))
+    stats.considered += len(claims)
+    stats.dropped += dropped
+    if not won:
+        return
+    devices = notifications.devices(account_id)
+    retries: dict[str, list[dict]] = {}
+    for item in won:
+        message = payload(item.reminder, prefs, late=item.late)
+        retry = _deliver(account_id, devices, sender, item.reminder, message, stats, late=item.late)
+        if retry:
+            retries[item.reminder.ledger_id] = retry
+        stats.sent += 1
+        stats.late += int(item.late)
+    notifications.record_retries(account_id, retries)
 
 
 def send_reminder(
@@ -335,52 +420,98 @@ def send_reminder(
     prefs: Preferences,
 ) -> None:
     """Claim, then send, one reminder that is due."""
-    due = datetime.fromisoformat(reminder.due_at)
-    if reminder.kind not in prefs.kinds and reminder.kind is not Kind.TEST:
-        return
-    stats.considered += 1
-    late = now - due > LATE_AFTER
-    stale = now - due > timedelta(minutes=reminder.stale_after_minutes)
-    if not notifications.claim(account_id, reminder, late=late, stale=stale):
-        if stale:
-            stats.dropped += 1
-        return
-    message = payload(reminder, prefs, late=late)
-    before = stats.delivered
-    retry = _deliver(account_id, sender, reminder, message, stats)
-    notifications.mark_sent(account_id, reminder, delivered=stats.delivered - before, retry=retry)
-    stats.sent += 1
-    stats.late += int(late)
+    _send_due(account_id, [reminder], sender, stats, now, prefs)
 
 
 def _retry_pending(
-    account_id: str, sender: push.Sender, stats: RunStats, prefs: Preferences
+    account_id: str, sender: push.Sender, stats: RunStats, prefs: Preferences, now: datetime
 ) -> None:
-    for item in notifications.pending_retries(account_id):
+    pending = notifications.pending_retries(account_id, now)
+    if not pending:
+        return
+    devices = {d.id: d for d in notifications.devices(account_id)}
+    for item in pending:
+        if not notifications.take_retry(
+            account_id, item["ledger_id"], item["device_id"], item["attempt"]
+        ):
+            continue  # another sender has it
         reminder = Reminder.from_doc(item["reminder"])
-        message = payload(reminder, prefs, late=bool(item.get("late")))
-        again = _deliver(account_id, sender, reminder, message, stats, only={item["device_id"]})
-        next_try = None
+        device = devices.get(item["device_id"])
+        overdue = now - datetime.fromisoformat(reminder.due_at)
+        if device is None or overdue > timedelta(minutes=reminder.stale_after_minutes):
+            continue  # turned off, gone, or too late to be useful
+        late = bool(item.get("late"))
+        message = payload(reminder, prefs, late=late)
+        again = _deliver(account_id, [device], sender, reminder, message, stats, late=late)
         if again and item["attempt"] < MAX_ATTEMPTS:
+            attempt = item["attempt"] + 1
             next_try = {
                 **again[0],
-                "attempt": item["attempt"] + 1,
-                "next_at": _backoff(item["attempt"] + 1, None).isoformat(),
+                "attempt": attempt,
+                "next_at": _backoff(attempt, again[0]["retry_after"]).isoformat(),
             }
-        notifications.update_retry(account_id, item["ledger_id"], item["device_id"], next_try)
+            notifications.update_retry(account_id, item["ledger_id"], item["device_id"], next_try)
 
 
-def run_once(sender: push.Sender, now: datetime | None = None) -> RunStats:
-    """Send everything due now, for every account. Safe to run in several processes."""
-    now = now or clock.now()
+def _memberships_by_user() -> dict[str, list[Membership]]:
+    """Every live membership, read once per run (not one scan per account)."""
+    by_user: dict[str, list[Membership]] = defaultdict(list)
+    for doc in get_store().read(sharing.SCOPE).find(sharing.TABLE, status="active"):
+        m = Membership.from_doc(doc)
+        by_user[m.user_id].append(m)
+    return by_user
+
+
+def run_account(
+    account_id: str,
+    sender: push.Sender,
+    now: datetime,
+    memberships: list[Membership] | None = None,
+) -> RunStats:
+    """Send what is due for one account, and its retries whose time has come."""
     stats = RunStats()
-    for account in accounts.all_accounts():
-        prefs = notifications.get_preferences(account.id)
-        candidates = scheduled_for(account.id, now, prefs) + notifications.queued(account.id)
-        for reminder in sorted(candidates, key=lambda r: r.due_at):
-            if datetime.fromisoformat(reminder.due_at) <= now:
-                send_reminder(account.id, reminder, sender, stats, now, prefs)
-        _retry_pending(account.id, sender, stats, prefs)
+    prefs = notifications.get_preferences(account_id)
+    queued = notifications.queued(account_id)
+    candidates = scheduled_for(account_id, now, prefs, memberships) + queued
+    due = [r for r in candidates if datetime.fromisoformat(r.due_at) <= now]
+    if due:
+        from_queue = frozenset(r.ledger_id for r in queued)
+        _send_due(account_id, due, sender, stats, now, prefs, from_queue)
+    _retry_pending(account_id, sender, stats, prefs, now)
+    return stats
+
+
+def run_once(
+    sender: push.Sender, now: datetime | None = None, *, workers: int = DEFAULT_WORKERS
+) -> RunStats:
+    """Send everything due now, for every account. Safe to run in several processes.
+
+    Accounts are worked through by ``workers`` threads: most of the time goes on
+    waiting for the disk (each claim is fsynced before anything is sent) and for
+    the push service, and those waits overlap. A failure with one account is
+    logged and the others go on.
+    """
+    now = now or clock.now()
+    members = _memberships_by_user()
+    ids = [a.id for a in accounts.all_accounts()]
+    app = current_app._get_current_object()
+
+    def one(account_id: str) -> RunStats:
+        with app.app_context():
+            try:
+                return run_account(account_id, sender, now, members.get(account_id, []))
+            except Exception:
+                log.exception("reminders for one account failed; going on with the rest")
+                return RunStats(failed_accounts=1)
+
+    stats = RunStats()
+    if workers <= 1 or len(ids) <= 1:
+        for account_id in ids:
+            stats.add(one(account_id))
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reminders") as pool:
+            for result in pool.map(one, ids):
+                stats.add(result)
     return stats
 
 
@@ -397,7 +528,7 @@ def send_test(account_id: str, sender: push.Sender) -> RunStats:
         STALE_MINUTES[Kind.TEST],
     )
     stats = RunStats()
-    send_reminder(account_id, reminder, sender, stats, now, prefs)
+    _send_due(account_id, [reminder], sender, stats, now, prefs)
     return stats
 
 

@@ -154,14 +154,20 @@ def _action_statements(
 ) -> list[Statement]:
     out = []
     last = today - timedelta(days=1)  # today's occurrences may still be done
-    # The newest mark for each (action, day): (recorded at, entry id).
-    mark_ids: dict[tuple[str, str], tuple[str, str]] = {}
+    # The newest mark for each (action, day), as actions.occurrences reads them:
+    # (recorded at, outcome, entry id). One pass over the marks for every action.
+    newest: dict[tuple[str, str], tuple[str, str, str]] = {}
     if last >= start:
         since = datetime.combine(start, time(), tzinfo=LONDON) - timedelta(days=1)
+        first_day = start.isoformat()
         for doc in logs.raw_entries(record_id, kinds=[logs.Kind.ACTION], recorded_since=since):
-            key = (doc["data"]["action_id"], doc["data"]["day"])
-            if key not in mark_ids or doc["recorded_at"] > mark_ids[key][0]:
-                mark_ids[key] = (doc["recorded_at"], doc["id"])
+            data = doc["data"]
+            if data["day"] < first_day:
+                continue
+            key = (data["action_id"], data["day"])
+            found = newest.get(key)
+            if found is None or doc["recorded_at"] > found[0]:
+                newest[key] = (doc["recorded_at"], data["outcome"], doc["id"])
     for a in plan_actions:
         if (
             a.owner is actions.Owner.ME
@@ -180,17 +186,16 @@ def _action_statements(
             )
         if a.owner not in (actions.Owner.ME, actions.Owner.CARER) or last < start:
             continue
-        occ = actions.occurrences(record_id, start, last, [a])
-        due = len(occ)
+        days = a.schedule.occurrences(start, last)
+        due = len(days)
         if due < MIN_OCCURRENCES:
             continue
-        counts = Counter(o.outcome.value if o.outcome else "unmarked" for o in occ)
-        evidence = tuple(
-            mark_ids[(a.id, o.day.isoformat())][1]
-            for o in occ
-            if (a.id, o.day.isoformat()) in mark_ids
-        )
-        done, missed, skipped = counts["done"], counts["missed"], counts["skipped"]
+        marks = [newest.get((a.id, day.isoformat())) for day in days]
+        counts = Counter(m[1] if m else "unmarked" for m in marks)
+        evidence = tuple(m[2] for m in marks if m)
+        done = counts[actions.Outcome.DONE.value]
+        missed = counts[actions.Outcome.MISSED.value]
+        skipped = counts[actions.Outcome.SKIPPED.value]
         if done / due >= CONSISTENT_RATE:
             out.append(
                 Statement(
@@ -225,14 +230,16 @@ class _Window:
     ids: tuple[str, ...]
 
 
-def _window(docs: list[dict], value_of, first: date, last: date, combine: str) -> _Window | None:
+def _window(
+    points: list[tuple[date, float, str]], first: date, last: date, combine: str
+) -> _Window | None:
+    """The window's average of daily values, from (day, value, entry id) points."""
     per_day: dict[date, list[float]] = defaultdict(list)
     ids = []
-    for d in docs:
-        day = _day_of(d)
+    for day, value, entry_id in points:
         if first <= day <= last:
-            per_day[day].append(value_of(d))
-            ids.append(d["id"])
+            per_day[day].append(value)
+            ids.append(entry_id)
     if len(per_day) < MIN_TREND_DAYS:
         return None
     daily = [
@@ -313,17 +320,27 @@ def _trend_statements(
     if before[0] < start:
         return []  # not enough time since the last review to compare two windows
     out = []
-    moods = [d for d in docs if d["kind"] == logs.Kind.MOOD.value]
-    r = _window(moods, lambda d: d["data"]["score"], *recent, "mean")
-    b = _window(moods, lambda d: d["data"]["score"], *before, "mean")
+    # Only the two windows' entries are read (``docs`` is newest first), and each
+    # one's UK day is worked out once: mood under "mood", readings by tracker id.
+    earliest = datetime.combine(before[0], time(), tzinfo=LONDON)
+    mood_kind, reading_kind = logs.Kind.MOOD.value, logs.Kind.READING.value
+    points: dict[str | None, list[tuple[date, float, str]]] = defaultdict(list)
+    for d in docs:
+        when = clock.parse(d["occurred_at"])
+        if when < earliest:
+            break
+        if d["kind"] == mood_kind:
+            points["mood"].append((when.astimezone(LONDON).date(), d["data"]["score"], d["id"]))
+        elif d["kind"] == reading_kind:
+            points[d["data"].get("tracker_id")].append(
+                (when.astimezone(LONDON).date(), d["data"]["value"], d["id"])
+            )
+    r = _window(points["mood"], *recent, "mean")
+    b = _window(points["mood"], *before, "mean")
     if r and b:
         s = _trend("trend-mood", "Mood", Category.MOOD, r, b, scale_range=4, better="up")
         if s:
             out.append(s)
-    readings = defaultdict(list)
-    for d in docs:
-        if d["kind"] == logs.Kind.READING.value:
-            readings[d["data"].get("tracker_id")].append(d)
     for t in trackers:
         if t.kind is trk.TrackerKind.YES_NO:
             # Only an "any yes" warning rule says which way is better (fewer yes days).
@@ -332,8 +349,8 @@ def _trend_statements(
         elif t.target_min is None and t.target_max is None:
             continue  # no target: "better" is not ours to judge
         combine = {trk.TrackerKind.COUNT: "sum", trk.TrackerKind.YES_NO: "max"}.get(t.kind, "mean")
-        r = _window(readings[t.id], lambda d: d["data"]["value"], *recent, combine)
-        b = _window(readings[t.id], lambda d: d["data"]["value"], *before, combine)
+        r = _window(points[t.id], *recent, combine)
+        b = _window(points[t.id], *before, combine)
         if not (r and b):
             continue
         if t.kind is trk.TrackerKind.YES_NO:
@@ -375,10 +392,20 @@ def _log_statements(
     out = []
     hits: dict[str, list[dict]] = defaultdict(list)
     given, missed = [], []
+    # Plain strings, looked up once: this loop sees every entry of the period.
+    diary, rule_hit, event_kind, support = (
+        logs.Kind.DIARY.value,
+        logs.Kind.RULE_HIT.value,
+        logs.Kind.EVENT.value,
+        logs.Kind.SUPPORT.value,
+    )
+    working_mark = logs.DiaryMark.WORKING.value
+    given_kind, missed_kind = logs.SupportKind.GIVEN.value, logs.SupportKind.MISSED.value
+    first_day = start.isoformat()
     for d in docs:
         kind, data = d["kind"], d["data"]
-        if kind == logs.Kind.DIARY.value and data.get("mark"):
-            working = data["mark"] == logs.DiaryMark.WORKING.value
+        if kind == diary and data.get("mark"):
+            working = data["mark"] == working_mark
             out.append(
                 Statement(
                     f"diary-{d['id']}",
@@ -389,11 +416,11 @@ def _log_statements(
                     data.get("goal_id"),
                 )
             )
-        elif kind == logs.Kind.RULE_HIT.value:
+        elif kind == rule_hit:
             # A hit is about the day in its data (a back-filled reading can find one later).
-            if data["day"] >= start.isoformat():
+            if data["day"] >= first_day:
                 hits[data["tracker_id"]].append(d)
-        elif kind == logs.Kind.EVENT.value:
+        elif kind == event_kind:
             event = logs.EventType(data["event"])
             note = f": {_short(data['note'], 150)}" if data.get("note") else ""
             section = Section.NOT_WORKING if event.unplanned_care else Section.CHANGE
@@ -407,10 +434,10 @@ def _log_statements(
                     (d["id"],),
                 )
             )
-        elif kind == logs.Kind.SUPPORT.value:
-            if data["kind"] == logs.SupportKind.GIVEN.value:
+        elif kind == support:
+            if data["kind"] == given_kind:
                 given.append(d)
-            elif data["kind"] == logs.SupportKind.MISSED.value:
+            elif data["kind"] == missed_kind:
                 missed.append(d)
     for tracker_id, found in hits.items():
         name = (
@@ -465,8 +492,26 @@ def _log_statements(
     return out
 
 
+_MONTHS = (
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
 def _nhs(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    """ "3 June 2026" (English month names whatever the locale; strftime is slow here)."""
+    return f"{day.day} {_MONTHS[day.month]} {day.year}"
 
 
 def compile_summary(
@@ -608,4 +653,5 @@ def latest_shared(record_id: str) -> Shared | None:
     docs = get_store().read(record_scope(record_id)).all(SHARED)
     if not docs:
         return None
-    return _shared(max(docs, key=lambda d: d["shared_at"]))
+    # The newest; of two shared in the same instant, the one stored last.
+    return _shared(max(enumerate(docs), key=lambda pair: (pair[1]["shared_at"], pair[0]))[1])

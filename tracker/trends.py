@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -63,10 +64,27 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=LONDON)
 
 
+@lru_cache(maxsize=1 << 16)
+def uk_day(stored: str) -> date:
+    """The UK calendar day of a stored time (cached: a chart page asks for thousands)."""
+    return clock.parse(stored).astimezone(LONDON).date()
+
+
+def fetch(record_id: str, first: date, viewer: Membership | None = None) -> list[dict]:
+    """Mood check-ins and readings from ``first`` on, for several series in one read."""
+    return logs.visible_docs(
+        record_id,
+        kinds=[logs.Kind.MOOD, logs.Kind.READING],
+        since=_start_of(first),
+        viewer=viewer,
+        ordered=False,
+    )
+
+
 def _daily(docs: list[dict], value_of, first: date, last: date, combine: str) -> tuple:
     per_day: dict[date, list[float]] = {}
     for doc in docs:
-        day = clock.parse(doc["occurred_at"]).astimezone(LONDON).date()
+        day = uk_day(doc["occurred_at"])
         if first <= day <= last:
             per_day.setdefault(day, []).append(value_of(doc))
     out = []
@@ -82,25 +100,36 @@ def _daily(docs: list[dict], value_of, first: date, last: date, combine: str) ->
 
 
 def mood_series(
-    record_id: str, first: date, last: date, viewer: Membership | None = None
+    record_id: str,
+    first: date,
+    last: date,
+    viewer: Membership | None = None,
+    *,
+    docs: list[dict] | None = None,
 ) -> Series:
-    docs = logs.visible_docs(
-        record_id, kinds=[logs.Kind.MOOD], since=_start_of(first), viewer=viewer
-    )
-    points = _daily(docs, lambda d: d["data"]["score"], first, last, "mean")
+    """Mood over ``first``–``last``; ``docs`` from :func:`fetch` saves reading them again."""
+    if docs is None:
+        docs = fetch(record_id, first, viewer)
+    mood = logs.Kind.MOOD.value
+    moods = [d for d in docs if d["kind"] == mood]
+    points = _daily(moods, lambda d: d["data"]["score"], first, last, "mean")
     return Series("Mood", "", 1, 5, points, first, last)
 
 
 def tracker_series(
-    record_id: str, tracker: Tracker, first: date, last: date, viewer: Membership | None = None
+    record_id: str,
+    tracker: Tracker,
+    first: date,
+    last: date,
+    viewer: Membership | None = None,
+    *,
+    docs: list[dict] | None = None,
 ) -> Series:
-    docs = [
-        d
-        for d in logs.visible_docs(
-            record_id, kinds=[logs.Kind.READING], since=_start_of(first), viewer=viewer
-        )
-        if d["data"].get("tracker_id") == tracker.id
-    ]
+    """One tracker over ``first``–``last``; ``docs`` from :func:`fetch` saves reading them again."""
+    if docs is None:
+        docs = fetch(record_id, first, viewer)
+    reading, tracker_id = logs.Kind.READING.value, tracker.id
+    docs = [d for d in docs if d["kind"] == reading and d["data"].get("tracker_id") == tracker_id]
     combine = {TrackerKind.COUNT: "sum", TrackerKind.YES_NO: "max"}.get(tracker.kind, "mean")
     points = _daily(docs, lambda d: d["data"]["value"], first, last, combine)
     if tracker.kind is TrackerKind.SCALE:
@@ -140,16 +169,27 @@ def average(series: Series) -> float | None:
 
 
 def _span_words(first: date, last: date) -> str:
+    """The length of a period in words: "2 weeks", "3 months", or "47 days"."""
     days = (last - first).days + 1
+    for months in range(1, 13):
+        if first == last - relativedelta(months=months) + timedelta(days=1):
+            return "month" if months == 1 else f"{months} months"
     if days % 7 == 0:
         weeks = days // 7
         return "week" if weeks == 1 else f"{weeks} weeks"
     return f"{days} days"
 
 
+def in_sentence(name: str) -> str:
+    """A name inside a sentence: "Pain" becomes "pain", "FEV1" and "PEF" stay as they are."""
+    if name[:1].isupper() and name[1:2].islower():
+        return name[0].lower() + name[1:]
+    return name
+
+
 def summary(current: Series, previous: Series) -> str:
     """One sentence comparing a period with the one before it."""
-    name = current.name.lower() if current.name == "Mood" else current.name
+    name = in_sentence(current.name)
     unit = f" {current.unit}" if current.unit else ""
     span = _span_words(current.first, current.last)
     if current.yes_no:

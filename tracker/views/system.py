@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, jsonify, make_response, render_template, send_from_directory
+from flask import (
+    Blueprint,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from .. import pwa
 from ..roles import Permission, requires
@@ -38,8 +45,9 @@ def service_worker():
     # Browsers must check for a new worker on every visit.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
-    response.headers["ETag"] = version
-    return response
+    # The version is the content hash, so it is the ETag: an unchanged worker costs a 304.
+    response.set_etag(version)
+    return response.make_conditional(request)
 
 
 @bp.route("/manifest.webmanifest")

@@ -2,6 +2,18 @@
 import { initAll } from "../vendor/nhsuk-frontend/nhsuk-frontend-10.6.1.min.js";
 
 document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
+
+// NHS.UK frontend sets aria-expanded on radios and checkboxes that reveal more
+// questions. ARIA does not allow it on those roles (axe: aria-allowed-attr, critical),
+// and screen readers already announce the revealed questions that follow the input.
+// GOV.UK Frontend dropped it for the same reason; drop it here whenever it is set.
+const noExpanded = (input) => {
+  if (input.matches("input[type=radio], input[type=checkbox]")) input.removeAttribute("aria-expanded");
+};
+new MutationObserver((changes) => {
+  for (const change of changes) if (change.target.hasAttribute("aria-expanded")) noExpanded(change.target);
+}).observe(document.body, { subtree: true, attributeFilter: ["aria-expanded"] });
+
 initAll();
 
 const signedOut = document.body.dataset.signedOut === "true";
