@@ -60,7 +60,11 @@ TEMP_MAX_AGE_SECONDS = 60
 
 _SCOPE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}(/[a-z0-9][a-z0-9_-]{0,63}){0,2}$")
 _STREAM_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_ENTRY_ID_RE = re.compile(r"^(\d{4})(\d{2})-([a-z0-9]{6,40})$")
+_ENTRY_ID_RE = re.compile(r"^(\d{4})(\d{2})(?:p(\d{1,4}))?-([a-z0-9]{6,40})$")
+_BUCKET_RE = re.compile(r"^(\d{4}-\d{2})(?:\.(\d{1,4}))?$")
+# A month's log is split into parts of at most this many entries, so the file one
+# write rewrites stays small however busy the month (20 entries a day is ~600).
+BUCKET_CAP = 100
 _CLIENT_KEY_RE = re.compile(r"^[a-z0-9]{6,40}$")
 
 Doc = dict[str, Any]
@@ -269,10 +273,11 @@ class Transaction:
     def find(self, table: str, **fields: Any) -> list[Doc]:
         return [dict(d) for d in self._db.table(table).search(_Q.fragment(fields))]
 
-    def insert(self, table: str, doc: Doc) -> str:
+    def insert(self, table: str, doc: Doc, *, checked: bool = False) -> str:
+        """Insert a document; ``checked`` means the caller already knows its id is new."""
         doc = dict(doc)
         doc.setdefault("id", new_id())
-        if self._db.table(table).contains(_Q.id == doc["id"]):
+        if not checked and self._db.table(table).contains(_Q.id == doc["id"]):
             raise StoreError(f"duplicate id {doc['id']!r} in table {table!r}")
         self._db.table(table).insert(doc)
         return doc["id"]
@@ -331,18 +336,34 @@ class View:
 # --- entries split by month ------------------------------------------------------
 
 
+def _bucket_name(month: str, part: int) -> str:
+    """ "2024-03" for a month's first part, "2024-03.2" for its third."""
+    return month if part == 0 else f"{month}.{part}"
+
+
+def _bucket_key(bucket: str) -> tuple[str, int]:
+    m = _BUCKET_RE.fullmatch(bucket)
+    assert m is not None
+    return m.group(1), int(m.group(2) or 0)
+
+
+def _entry_id(month: str, part: int, suffix: str) -> str:
+    """ "202403-<suffix>", or "202403p2-<suffix>" for the month's third part."""
+    compact = month.replace("-", "")
+    return f"{compact}-{suffix}" if part == 0 else f"{compact}p{part}-{suffix}"
+
+
 def _bucket_of(entry_id: str) -> str:
     m = _ENTRY_ID_RE.fullmatch(entry_id)
     if not m:
         raise KeyError(entry_id)
-    return f"{m.group(1)}-{m.group(2)}"
+    return _bucket_name(f"{m.group(1)}-{m.group(2)}", int(m.group(3) or 0))
 
 
-def _previous_month_id(entry_id: str) -> str:
-    """The same client key's id one month earlier."""
-    year, month, rest = int(entry_id[:4]), int(entry_id[4:6]), entry_id[6:]
-    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return f"{year:04d}{month:02d}{rest}"
+def _previous_month(month: str) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+    return f"{year:04d}-{mon:02d}"
 
 
 def _utc(dt: datetime | None) -> datetime:
@@ -431,40 +452,49 @@ class Store:
         recorded_at: datetime | None = None,
         client_key: str | None = None,
     ) -> str:
-        """Add one entry to the month bucket of ``recorded_at`` (now by default).
+        """Add one entry to the newest part of the month of ``recorded_at`` (now by default).
 
-        ``client_key`` makes the append idempotent: a replay with the same key in
-        the same month returns the existing id and writes nothing.
+        ``client_key`` makes the append idempotent: a replay with the same key, in
+        the same month or the next, returns the existing id and writes nothing.
         """
         at = _utc(recorded_at)
-        bucket = f"{at.year:04d}-{at.month:02d}"
+        month = f"{at.year:04d}-{at.month:02d}"
         if client_key is not None:
             if not _CLIENT_KEY_RE.fullmatch(client_key):
                 raise ValueError("bad client key")
-            entry_id = f"{at.year:04d}{at.month:02d}-{client_key}"
-        else:
-            entry_id = f"{at.year:04d}{at.month:02d}-{new_id()}"
-        path = self._bucket_path(scope, stream, bucket)
-        if client_key is not None:
-            # A replay in the first days of a month finds last month's copy too.
-            earlier = self.get_entry(scope, stream, _previous_month_id(entry_id))
-            if earlier is not None:
-                return earlier["id"]
-        with _locked(path):
-            data = _load(path, use_cache=False)
-            if data is None:
-                data = {META_TABLE: {"1": {"schema_version": SCHEMA_VERSION}}}
-            tx = Transaction(data)
-            if tx.get(ENTRIES_TABLE, entry_id) is not None:
-                if client_key is not None:
-                    return entry_id
-                raise StoreError("id collision")
-            doc = dict(entry)
-            doc["id"] = entry_id
-            doc.setdefault("recorded_at", at.isoformat())
-            tx.insert(ENTRIES_TABLE, doc)
-            _write_atomic(path, tx.data)
-        return entry_id
+            for earlier_month in (month, _previous_month(month)):
+                for part in self._parts(scope, stream, earlier_month):
+                    candidate = _entry_id(earlier_month, part, client_key)
+                    if self.get_entry(scope, stream, candidate) is not None:
+                        return candidate
+        parts = self._parts(scope, stream, month)
+        part = parts[-1] if parts else 0
+        while True:
+            path = self._bucket_path(scope, stream, _bucket_name(month, part))
+            with _locked(path):
+                data = _load(path, use_cache=False)
+                if data is None:
+                    data = {META_TABLE: {"1": {"schema_version": SCHEMA_VERSION}}}
+                rows = data.get(ENTRIES_TABLE, {})
+                if len(rows) >= BUCKET_CAP:
+                    part += 1  # this part is full: the next one (made if need be)
+                    continue
+                entry_id = _entry_id(month, part, client_key or new_id())
+                if any(row.get("id") == entry_id for row in rows.values()):
+                    if client_key is not None:
+                        return entry_id
+                    raise StoreError("id collision")
+                doc = dict(entry)
+                doc["id"] = entry_id
+                doc.setdefault("recorded_at", at.isoformat())
+                tx = Transaction(data)
+                tx.insert(ENTRIES_TABLE, doc, checked=True)
+                _write_atomic(path, tx.data)
+                return entry_id
+
+    def _parts(self, scope: str, stream: str, month: str) -> list[int]:
+        """The parts of a month's log that exist, in order."""
+        return [p for b in self.buckets(scope, stream) for m, p in [_bucket_key(b)] if m == month]
 
     def get_entry(self, scope: str, stream: str, entry_id: str) -> Doc | None:
         try:
@@ -503,7 +533,7 @@ class Store:
         )
 
     def buckets(self, scope: str, stream: str) -> list[str]:
-        """Month buckets ("YYYY-MM") that exist for a stream, oldest first."""
+        """Buckets that exist for a stream, oldest first: "YYYY-MM" and its parts "YYYY-MM.N"."""
         folder = self.root / scope
         if not _SCOPE_RE.fullmatch(scope) or not folder.is_dir():
             return []
@@ -517,7 +547,7 @@ class Store:
                 and not name.startswith(TEMP_PREFIX)
             ):
                 out.append(name[len(prefix) : -len(".json")])
-        return sorted(b for b in out if re.fullmatch(r"\d{4}-\d{2}", b))
+        return sorted((b for b in out if _BUCKET_RE.fullmatch(b)), key=_bucket_key)
 
     def list_entries(
         self, scope: str, stream: str, recorded_since: datetime | None = None
@@ -533,7 +563,7 @@ class Store:
             first = f"{since.year:04d}-{since.month:02d}"
         out: list[Doc] = []
         for bucket in self.buckets(scope, stream):
-            if first is not None and bucket < first:
+            if first is not None and _bucket_key(bucket)[0] < first:
                 continue
             out.extend(View(_load(self._bucket_path(scope, stream, bucket))).all(ENTRIES_TABLE))
         return out
