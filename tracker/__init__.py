@@ -150,6 +150,9 @@ def _init_jinja(app: Flask) -> None:
     )
     # nhsuk-frontend-jinja's macros rely on chained undefined parameters.
     app.jinja_env.undefined = ChainableUndefined
+    # Flask escapes only .html/.xml templates by default; ours are .jinja, and
+    # everything people type must be escaped.
+    app.jinja_env.autoescape = True
     presenters.register(app)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Any
 
 from . import clock, digests
@@ -452,8 +452,12 @@ def raw_entries(
 
 
 def _all_utc(docs: list[dict]) -> bool:
-    """True when every time is stored in UTC, so the stored text sorts as the times do."""
-    return all(map(methodcaller("endswith", "+00:00"), map(_OCCURRED, docs)))
+    """True when every time is stored in UTC, so the stored text sorts as the times do.
+
+    "+00:00" can only be the offset at the end of an ISO time, so counting it in the
+    joined text is the same check as ``endswith`` on each, without a call per entry.
+    """
+    return "".join(map(_OCCURRED, docs)).count("+00:00") == len(docs)
 
 
 _OCCURRED = itemgetter("occurred_at")

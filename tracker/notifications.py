@@ -99,7 +99,10 @@ def _t(value: str | None) -> time | None:
 
 
 def get_preferences(account_id: str) -> Preferences:
-    doc = get_store().read(scope(account_id)).get(PREFS, PREFS_ID)
+    return _preferences(get_store().read(scope(account_id)).get(PREFS, PREFS_ID))
+
+
+def _preferences(doc: dict | None) -> Preferences:
     if doc is None:
         return Preferences()
     return Preferences(
@@ -255,6 +258,39 @@ def queued(account_id: str) -> list[Reminder]:
     return [Reminder.from_doc(d) for d in get_store().read(scope(account_id)).all(QUEUE)]
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """One read of an account's file: everything the sender needs each minute.
+
+    The sender runs every minute for every account, and each read of a file costs
+    an ``open`` and ``fstat`` even when its parsed copy is cached, so it reads once.
+    """
+
+    prefs: Preferences
+    devices: tuple[Device, ...]
+    queued: tuple[Reminder, ...]
+    taken: frozenset[str]  # ledger ids already claimed or dropped
+    retries: tuple[dict, ...]  # every device retry waiting, with its ledger id
+
+    def retries_due(self, now: datetime) -> list[dict]:
+        at = now.isoformat()
+        return [r for r in self.retries if r["next_at"] <= at]
+
+
+def snapshot(account_id: str) -> Snapshot:
+    view = get_store().read(scope(account_id))
+    ledger_docs = view.all(LEDGER)
+    return Snapshot(
+        prefs=_preferences(view.get(PREFS, PREFS_ID)),
+        devices=tuple(sorted((_device(d) for d in view.all(SUBS)), key=lambda d: d.created_at)),
+        queued=tuple(Reminder.from_doc(d) for d in view.all(QUEUE)),
+        taken=frozenset(d["id"] for d in ledger_docs),
+        retries=tuple(
+            {"ledger_id": d["id"], **item} for d in ledger_docs for item in d.get("retry") or []
+        ),
+    )
+
+
 def taken(account_id: str) -> set[str]:
     """Ledger ids of reminders already claimed or dropped (a cached read, no lock).
 
@@ -363,13 +399,7 @@ def record_retries(account_id: str, retries: dict[str, list[dict]]) -> None:
 
 def pending_retries(account_id: str, now: datetime | None = None) -> list[dict]:
     """Ledger lines with devices to try again, whose time has come."""
-    at = (now or clock.now()).isoformat()
-    out = []
-    for doc in get_store().read(scope(account_id)).all(LEDGER):
-        for item in doc.get("retry") or []:
-            if item["next_at"] <= at:
-                out.append({"ledger_id": doc["id"], **item})
-    return out
+    return snapshot(account_id).retries_due(now or clock.now())
 
 
 def take_retry(account_id: str, ledger_id: str, device_id: str, attempt: int) -> bool:

@@ -42,7 +42,9 @@ def navigation() -> list[dict[str, str]]:
     the contingency plan and the NHS urgent help routes.
     """
     if not current_user.is_authenticated:
-        return []
+        # NHS 111 and 999 need no account.
+        return [{"href": url_for("help.help_now_anywhere"), "text": "Help now",
+                 "classes": "app-help-now"}]
     items: list[dict[str, str]] = []
     record = g.get("record")
     membership = g.get("membership")

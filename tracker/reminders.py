@@ -31,7 +31,7 @@ import logging
 import time as time_module
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
@@ -367,11 +367,11 @@ def _send_due(
     sender: push.Sender,
     stats: RunStats,
     now: datetime,
-    prefs: Preferences,
-    from_queue: frozenset[str] = frozenset(),
+    snap: notifications.Snapshot,
 ) -> None:
     """Claim the account's due reminders in one transaction, then send those won."""
-    taken = notifications.taken(account_id)
+    prefs, taken = snap.prefs, snap.taken
+    from_queue = {r.ledger_id for r in snap.queued}
     claims: list[notifications.Claim] = []
     discard: list[str] = []
     seen: set[str] = set()
@@ -399,7 +399,7 @@ def _send_due(
     stats.dropped += dropped
     if not won:
         return
-    devices = notifications.devices(account_id)
+    devices = list(snap.devices)
     retries: dict[str, list[dict]] = {}
     for item in won:
         message = payload(item.reminder, prefs, late=item.late)
@@ -420,16 +420,22 @@ def send_reminder(
     prefs: Preferences,
 ) -> None:
     """Claim, then send, one reminder that is due."""
-    _send_due(account_id, [reminder], sender, stats, now, prefs)
+    snap = notifications.snapshot(account_id)
+    _send_due(account_id, [reminder], sender, stats, now, replace(snap, prefs=prefs))
 
 
 def _retry_pending(
-    account_id: str, sender: push.Sender, stats: RunStats, prefs: Preferences, now: datetime
+    account_id: str,
+    sender: push.Sender,
+    stats: RunStats,
+    snap: notifications.Snapshot,
+    now: datetime,
 ) -> None:
-    pending = notifications.pending_retries(account_id, now)
+    pending = snap.retries_due(now)
     if not pending:
         return
-    devices = {d.id: d for d in notifications.devices(account_id)}
+    prefs = snap.prefs
+    devices = {d.id: d for d in snap.devices}
     for item in pending:
         if not notifications.take_retry(
             account_id, item["ledger_id"], item["device_id"], item["attempt"]
@@ -470,14 +476,12 @@ def run_account(
 ) -> RunStats:
     """Send what is due for one account, and its retries whose time has come."""
     stats = RunStats()
-    prefs = notifications.get_preferences(account_id)
-    queued = notifications.queued(account_id)
-    candidates = scheduled_for(account_id, now, prefs, memberships) + queued
+    snap = notifications.snapshot(account_id)
+    candidates = scheduled_for(account_id, now, snap.prefs, memberships) + list(snap.queued)
     due = [r for r in candidates if datetime.fromisoformat(r.due_at) <= now]
     if due:
-        from_queue = frozenset(r.ledger_id for r in queued)
-        _send_due(account_id, due, sender, stats, now, prefs, from_queue)
-    _retry_pending(account_id, sender, stats, prefs, now)
+        _send_due(account_id, due, sender, stats, now, snap)
+    _retry_pending(account_id, sender, stats, snap, now)
     return stats
 
 
@@ -517,7 +521,6 @@ def run_once(
 
 def send_test(account_id: str, sender: push.Sender) -> RunStats:
     """A test notification to each of the account's devices (and the inbox)."""
-    prefs = notifications.get_preferences(account_id)
     now = clock.now()
     reminder = Reminder(
         f"test:{account_id}:{now.isoformat()}",
@@ -528,7 +531,7 @@ def send_test(account_id: str, sender: push.Sender) -> RunStats:
         STALE_MINUTES[Kind.TEST],
     )
     stats = RunStats()
-    _send_due(account_id, [reminder], sender, stats, now, prefs)
+    _send_due(account_id, [reminder], sender, stats, now, notifications.snapshot(account_id))
     return stats
 
 

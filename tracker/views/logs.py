@@ -39,7 +39,8 @@ from ..web import client_key, render, safe_next
 
 bp = Blueprint("logs", __name__, url_prefix="/records/<record_id>")
 
-EDITABLE = {Kind.MOOD, Kind.READING, Kind.DIARY, Kind.SUPPORT, Kind.EVENT}
+# Every kind a member writes (rule hits and action marks are made by the app).
+EDITABLE = {Kind.MOOD, Kind.WELLBEING, Kind.READING, Kind.DIARY, Kind.SUPPORT, Kind.EVENT}
 
 
 def _status() -> int:
@@ -341,7 +342,13 @@ def new_diary(record_id: str):
             occurred_at=form.when.data,
             client_key=client_key(),
         )
-        return _back("logs.diary", "Your diary entry has been saved. Only you can see it.")
+        readers = [
+            m
+            for m in members.members_of_record(record_id)
+            if m.role is not Role.OWNER and Category.DIARY in m.categories
+        ]
+        who = "People you share your diary with can see it." if readers else "Only you can see it."
+        return _back("logs.diary", f"Your diary entry has been saved. {who}")
     return render_template("logs/diary_form.jinja", form=form, entry=None), _status()
 
 
@@ -440,6 +447,8 @@ def _entry_form(entry: logs.LogEntry, record_id: str):
     when = {"when": entry.occurred_at}
     if entry.kind is Kind.MOOD:
         return MoodForm(data={"score": str(d["score"]), "note": d.get("note", "")})
+    if entry.kind is Kind.WELLBEING:
+        return wellbeing_form()(data={k: d.get(k) for k, _ in logs.ONS4_QUESTIONS})
     if entry.kind is Kind.READING:
         return ReadingForm(
             data={
@@ -482,6 +491,8 @@ def _entry_data(entry: logs.LogEntry, form, record_id: str) -> tuple[dict, datet
     when = getattr(getattr(form, "when", None), "data", None) or entry.occurred_at
     if entry.kind is Kind.MOOD:
         return {"score": int(form.score.data), "note": form.note.data or ""}, entry.occurred_at
+    if entry.kind is Kind.WELLBEING:
+        return {k: form[k].data for k, _ in logs.ONS4_QUESTIONS}, entry.occurred_at
     if entry.kind is Kind.READING:
         tracker = trk.get_tracker(record_id, entry.data["tracker_id"])
         value = _reading_value(form, tracker) if tracker else None

@@ -55,9 +55,11 @@ help_bp = Blueprint("help", __name__)
 
 
 @help_bp.route("/help-now")
-@requires(Permission.SIGNED_IN)
+@requires(Permission.PUBLIC)
 def help_now_anywhere():
     """From pages outside a record: the person's own record's help, or the NHS routes."""
+    if not current_user.is_authenticated:
+        return render_template("records/help_now.jinja", plan=None)
     mine = sharing.memberships_of_user(current_user.id)
     if len(mine) == 1:
         return redirect(url_for("records.help_now", record_id=mine[0].record_id))

@@ -16,6 +16,53 @@ new MutationObserver((changes) => {
 
 initAll();
 
+// htmx swaps parts of a page in place. What changed is said through one live region
+// that has been on the page from the start (#app-announcer): text inserted together
+// with a new live region is often not read out. Keyboard focus that was in the part
+// swapped out goes to the new part, not back to the top of the page; and NHS.UK
+// components in it (an error summary, radios) are started.
+const ANNOUNCE = ["[role=alert]", ".app-saved-offline", "[role=status]", ".app-saved"];
+let focusWasInside = false;
+
+function announce(root) {
+  const announcer = document.getElementById("app-announcer");
+  if (!announcer) return;
+  let text = "";
+  for (const selector of ANNOUNCE) {
+    const found = root.matches(selector) ? root : root.querySelector(selector);
+    text = found ? found.textContent.replace(/\s+/g, " ").trim() : "";
+    if (text) break;
+  }
+  if (!text) return;
+  announcer.textContent = "";
+  // A change from empty to the message, so the same message twice is read twice.
+  setTimeout(() => { announcer.textContent = text; }, 50);
+}
+
+function focusNew(root) {
+  if (document.activeElement && document.activeElement !== document.body) return;
+  const target = root.querySelector(".nhsuk-error-summary, h2, h3") || root;
+  if (target.matches(".nhsuk-error-summary")) return; // it focuses itself when started
+  if (!target.hasAttribute("tabindex")) {
+    target.setAttribute("tabindex", "-1");
+    target.addEventListener("blur", () => target.removeAttribute("tabindex"), { once: true });
+  }
+  target.focus();
+}
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  focusWasInside = Boolean(target && target.contains(document.activeElement) && document.activeElement !== document.body);
+});
+document.addEventListener("htmx:load", (event) => {
+  const root = event.target;
+  if (!(root instanceof HTMLElement) || root === document.body) return;
+  initAll({ scope: root });
+  if (focusWasInside) focusNew(root);
+  focusWasInside = false;
+  announce(root);
+});
+
 const signedOut = document.body.dataset.signedOut === "true";
 const justSignedOut = new URLSearchParams(window.location.search).has("signed-out");
 
@@ -51,7 +98,8 @@ function showOutbox({ waiting, refused }) {
     h.className = "nhsuk-warning-callout__label";
     h.textContent = "Some entries could not be sent";
     const p = document.createElement("p");
-    p.textContent = `${refused.length} ${refused.length === 1 ? "entry" : "entries"} saved on this phone were refused, for example because access to the record has changed. They have not been saved in the record.`;
+    const one = refused.length === 1;
+    p.textContent = `${refused.length} ${one ? "entry" : "entries"} saved on this phone ${one ? "was" : "were"} not accepted, for example because access to the record has changed. ${one ? "It has" : "They have"} not been saved in the record.`;
     const button = document.createElement("button");
     button.type = "button";
     button.className = "nhsuk-button nhsuk-button--secondary";
