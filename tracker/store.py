@@ -14,10 +14,11 @@ Why it looks like this (measured on these machines, see ``../shared/DESIGN.md``)
 * Parsed files are cached per process, keyed by (inode, size, mtime_ns). Each
   write sets the new file's mtime strictly above the old one, so the key can never
   repeat for a different version, even when the kernel reuses an inode number.
-* A person's logs are split into one file per month ("buckets"), chosen by the
-  month the entry was *recorded*, which never changes. Entry ids carry their
-  bucket, so one entry is found without an index, and a write never
-  re-serialises more than one month.
+* A person's logs are split into files per month ("buckets"), chosen by the
+  month the entry was *recorded*, which never changes, and each month into parts
+  of at most ``BUCKET_CAP`` entries. Entry ids carry their bucket and part, so
+  one entry is found without an index, and a write never re-serialises more
+  than one small part, however long or busy the history.
 * A file that cannot be parsed raises :class:`UnreadableFile` naming it. It is
   never overwritten with an empty database.
 
