@@ -43,8 +43,13 @@ def navigation() -> list[dict[str, str]]:
     """
     if not current_user.is_authenticated:
         # NHS 111 and 999 need no account.
-        return [{"href": url_for("help.help_now_anywhere"), "text": "Help now",
-                 "classes": "app-help-now"}]
+        return [
+            {
+                "href": url_for("help.help_now_anywhere"),
+                "text": "Help now",
+                "classes": "app-help-now",
+            }
+        ]
     items: list[dict[str, str]] = []
     record = g.get("record")
     membership = g.get("membership")
@@ -112,6 +117,7 @@ def register(app: Flask) -> None:
                 logs.Kind.DIARY,
                 logs.Kind.SUPPORT,
                 logs.Kind.EVENT,
+                logs.Kind.WELLBEING,
             )
         },
         "editable_kinds",

@@ -155,6 +155,14 @@ def _parse(path: Path, raw: bytes) -> dict:
 
 def _load(path: Path, use_cache: bool = True) -> dict | None:
     """Parse ``path``; ``None`` if it does not exist. Cached by file identity."""
+    if use_cache:
+        # A stat is cheaper than an open: a file whose identity is cached is not opened.
+        try:
+            hit = _cache_get(str(path), _stat_key(os.stat(path)))
+        except FileNotFoundError:
+            return None
+        if hit is not None:
+            return hit
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -494,8 +502,11 @@ class Store:
                 return entry_id
 
     def _parts(self, scope: str, stream: str, month: str) -> list[int]:
-        """The parts of a month's log that exist, in order."""
-        return [p for b in self.buckets(scope, stream) for m, p in [_bucket_key(b)] if m == month]
+        """The parts of a month's log that exist, in order (found by name, not by listing)."""
+        parts: list[int] = []
+        while self._bucket_path(scope, stream, _bucket_name(month, len(parts))).exists():
+            parts.append(len(parts))
+        return parts
 
     def get_entry(self, scope: str, stream: str, entry_id: str) -> Doc | None:
         try:

@@ -123,7 +123,7 @@ class ScoreField(IntegerField):
         raw = (valuelist[0] if valuelist else "").strip()
         if not raw:
             return
-        if raw.isascii() and raw.isdigit() and len(raw) <= 3:
+        if raw.isascii() and raw.isdigit() and len(raw) <= len(str(self.high)):
             self.data = int(raw)
         else:
             self.bad_input = True

@@ -89,6 +89,10 @@ function showOutbox({ waiting, refused }) {
     const p = document.createElement("p");
     p.className = "nhsuk-inset-text";
     p.textContent = `${waiting} ${waiting === 1 ? "entry" : "entries"} saved on this phone — will send when you're back online.`;
+    // Signing out clears what is saved on the phone (it may be shared), so say so first.
+    if (window.location.pathname === "/sign-out") {
+      p.textContent += ` If you sign out now, ${waiting === 1 ? "it" : "they"} will be deleted from this phone without being sent.`;
+    }
     box.append(p);
   }
   if (refused && refused.length) {
