@@ -217,19 +217,27 @@ self.addEventListener("push", (event) => {
   event.waitUntil(self.registration.showNotification(title, options));
 });
 
-/* A tap on the notification: focus an open tab of the app at that page, or open one. */
+/* A tap on the notification: focus an open tab of the app at that page, or open one.
+   Only a window this worker controls can be navigated (navigate() rejects for others),
+   so: a tab already at that page is focused; else a controlled tab of the app is
+   focused and taken there; else a new tab is opened. */
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const target = new URL(event.notification.data && event.notification.data.url || "/notifications/inbox", self.location.origin);
+  const target = new URL((event.notification.data && event.notification.data.url) || "/notifications/inbox", self.location.origin);
   if (target.origin !== self.location.origin) return;
-  event.waitUntil(
-    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
-      for (const client of windows) {
-        if (new URL(client.url).origin === target.origin && "focus" in client) {
-          return client.navigate(target.href).then((c) => (c || client).focus());
-        }
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const there = windows.find((client) => client.url === target.href);
+    if (there) return there.focus();
+    const [controlled] = await self.clients.matchAll({ type: "window" }); // this worker's only
+    if (controlled) {
+      try {
+        await controlled.focus();
+        return await controlled.navigate(target.href);
+      } catch (error) {
+        /* it could not be taken there: open a new tab instead */
       }
-      return self.clients.openWindow(target.href);
-    })
-  );
+    }
+    return self.clients.openWindow(target.href);
+  })());
 });

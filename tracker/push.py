@@ -291,7 +291,7 @@ class Sender:
                 subscription.endpoint,
                 body=encrypted,
                 headers=headers,
-                timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                timeout=urllib3.Timeout(total=self.timeout),  # connecting and reading
                 retries=False,  # no automatic retries, and no redirects
                 redirect=False,
             )

@@ -369,8 +369,13 @@ def _send_due(
     stats: RunStats,
     now: datetime,
     snap: notifications.Snapshot,
+    records: frozenset[str] | None = None,
 ) -> None:
-    """Claim the account's due reminders in one transaction, then send those won."""
+    """Claim the account's due reminders in one transaction, then send those won.
+
+    A queued reminder about a record the account no longer belongs to (its access
+    was revoked after the event) is dropped, not sent.
+    """
     prefs, taken = snap.prefs, snap.taken
     from_queue = {r.ledger_id for r in snap.queued}
     claims: list[notifications.Claim] = []
@@ -381,7 +386,9 @@ def _send_due(
         if lid in taken or lid in seen:
             continue
         seen.add(lid)
-        if reminder.kind not in prefs.kinds and reminder.kind is not Kind.TEST:
+        unwanted = reminder.kind not in prefs.kinds and reminder.kind is not Kind.TEST
+        gone = records is not None and reminder.record_id not in records | {""}
+        if unwanted or gone:
             if lid in from_queue:
                 discard.append(lid)
             continue
@@ -477,11 +484,14 @@ def run_account(
 ) -> RunStats:
     """Send what is due for one account, and its retries whose time has come."""
     stats = RunStats()
+    if memberships is None:
+        memberships = sharing.memberships_of_user(account_id)
     snap = notifications.snapshot(account_id)
     candidates = scheduled_for(account_id, now, snap.prefs, memberships) + list(snap.queued)
     due = [r for r in candidates if datetime.fromisoformat(r.due_at) <= now]
     if due:
-        _send_due(account_id, due, sender, stats, now, snap)
+        records = frozenset(m.record_id for m in memberships)
+        _send_due(account_id, due, sender, stats, now, snap, records)
     _retry_pending(account_id, sender, stats, snap, now)
     return stats
 

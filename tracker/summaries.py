@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from . import actions, clock, goals, logs, plans, reviews
 from . import trackers as trk
@@ -149,6 +150,13 @@ def _goal_statements(all_goals: list[goals.Goal]) -> list[Statement]:
     return out
 
 
+@lru_cache(maxsize=512)
+def _occurrence_days(schedule: actions.Schedule, first: date, last: date) -> tuple[date, ...]:
+    """An action's days from ``first`` to ``last``: a pure function of the schedule, so the
+    summary, its evidence pages, sharing and the PDF (each compiles it) expand it once."""
+    return tuple(schedule.occurrences(first, last))
+
+
 def _action_statements(
     record_id: str, plan_actions: list[actions.Action], start: date, today: date
 ) -> list[Statement]:
@@ -186,7 +194,7 @@ def _action_statements(
             )
         if a.owner not in (actions.Owner.ME, actions.Owner.CARER) or last < start:
             continue
-        days = a.schedule.occurrences(start, last)
+        days = _occurrence_days(a.schedule, start, last)
         due = len(days)
         if due < MIN_OCCURRENCES:
             continue

@@ -134,10 +134,19 @@ def remove_device(device_id: str):
     return redirect(url_for("notifications.page"), code=303)
 
 
+TEST_TIMEOUT_SECONDS = 3  # this runs in the request: a slow push service must not hold it
+
+
 @bp.route("/test", methods=["POST"])
 @requires(Permission.SIGNED_IN)
 def test():
-    sender = reminders.make_sender()
+    try:
+        sender = reminders.make_sender(connections=1)
+    except push.PushConfigError:
+        current_app.logger.exception("push is not configured (TRACKER_VAPID_SUBJECT)")
+        flash("Notifications are not set up on this service yet. Please try again later.")
+        return redirect(url_for("notifications.page"), code=303)
+    sender.timeout = TEST_TIMEOUT_SECONDS
     try:
         stats = reminders.send_test(current_user.id, sender)
     finally:

@@ -11,6 +11,12 @@ function keyBytes(base64url) {
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
+function sameKey(buffer, bytes) {
+  if (!buffer) return false;
+  const have = new Uint8Array(buffer);
+  return have.length === bytes.length && have.every((b, i) => b === bytes[i]);
+}
+
 function withTimeout(promise, ms) {
   return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
 }
@@ -25,10 +31,20 @@ async function turnOn() {
       return;
     }
     const registration = await withTimeout(navigator.serviceWorker.ready, 10000);
-    const subscription = await withTimeout(registration.pushManager.subscribe({
-      userVisibleOnly: true,
-      applicationServerKey: keyBytes(box.dataset.publicKey),
-    }), 15000);
+    const key = keyBytes(box.dataset.publicKey);
+    // A subscription made with an older key (the server's key was rotated) cannot be
+    // reused, and subscribe() refuses a new key while it exists: replace it.
+    let subscription = await registration.pushManager.getSubscription();
+    if (subscription && !sameKey(subscription.options.applicationServerKey, key)) {
+      await subscription.unsubscribe();
+      subscription = null;
+    }
+    if (!subscription) {
+      subscription = await withTimeout(registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: key,
+      }), 15000);
+    }
     const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
     const response = await fetch(box.dataset.addUrl, {
       method: "POST",
