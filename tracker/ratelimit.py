@@ -13,9 +13,10 @@ import hashlib
 import time
 from urllib.parse import urlparse
 
+from flask import has_app_context
 from limits.storage import Storage
 
-from .store import Store
+from .store import Store, get_store
 
 SCOPE = "system/ratelimit"
 TABLE = "counters"
@@ -35,7 +36,16 @@ class TrackerFileStorage(Storage):
         path = urlparse(uri or "").path
         if not path:
             raise ValueError("trackerfile:// needs an absolute data folder path")
-        self.store = Store(path)
+        self._fallback = Store(path)
+
+    @property
+    def store(self) -> Store:
+        # Flask-Limiter keeps one storage object for its module-level limiter; reading
+        # the store of the app handling the request keeps each app's counters its own
+        # (one app per process in production; many apps in one test run).
+        if has_app_context():
+            return get_store()
+        return self._fallback
 
     @property
     def base_exceptions(self):
