@@ -134,6 +134,10 @@ def _init_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     htmx.init_app(app)
+    # The limiter object is module-level and Flask-Limiter defaults "enabled" to its last
+    # value: every app says for itself, so an app with limits off (some tests) cannot
+    # leave them off for the next app in the same process.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     init_login(app)
 
