@@ -14,23 +14,27 @@ instead, to compare). It checks each request's VAPID JWT, decrypts every body wi
 the subscription's key and counts messages per (subscription, topic): "lost" and
 "sent twice" are counted there, not by the sender.
 
-Measured in the same run:
+Measured in the same run, the way things were before beside the way they are:
 
-1. a naive ``pywebpush.webpush()`` call per message (a new claims dict, a new
-   connection and a new JWT each time), on a sample of messages;
-2. ``push.Sender.send`` alone (one HTTP session, the VAPID header signed once per
-   origin and reused), on the same sample, from 1 thread and from 8;
-3. ``reminders.run_once``: everything the cron job does (read each account's
+1. encrypting: pywebpush's ``WebPusher.encode`` and ``push.encrypt`` (CPU);
+2. sending from 1 thread: the Sender as it was (pywebpush's encoding, one urllib3
+   pool) and ``push.Sender.send`` (CPU), and a naive ``pywebpush.webpush()`` call
+   per message (a new claims dict, connection and JWT each time); the Sender from
+   1 thread and from 8 (messages a second);
+3. claiming 3 reminders for each account, in a copy of the data: one fsynced write
+   in each account's own file (before) and one journal write per bucket (now);
+4. ``reminders.run_once``: everything the cron job does (read each account's
    preferences, memberships, actions; work out what is due; claim it in the
-   ledger and write the inbox, fsynced; encrypt and send) for all 10,000 people;
-4. ``run_once`` again a minute later, when nothing is due (the cost of the run
+   journal; encrypt and send) for all 10,000 people, in 1 process or in several
+   started together with ``shard=(k, n)`` (``send-reminders --processes n``);
+5. ``run_once`` again a minute later, when nothing is due (the cost of the run
    that cron starts every other minute of the day).
 
 The data is built on tmpfs (fast) and then copied to a folder on the real disk,
 where it is measured; the per-process parse cache is cleared first, as in a new
 cron process (the OS page cache stays warm). Run from the repository root::
 
-    .venv/bin/python -m bench.bench_push                 # ~3 min on the 2-core VM
+    .venv/bin/python -m bench.bench_push --processes 2,1 # ~3 min on the 2-core VM
     .venv/bin/python -m bench.bench_push --people 1000   # a smoke run
 """
 
@@ -201,15 +205,93 @@ def with_sender(messages, sender: push.Sender, threads: int) -> float:
     return elapsed
 
 
-def encrypt_only(messages, sender: push.Sender) -> float:
-    """Encrypting and (cached) signing alone, no network."""
+def encrypt_only(messages, sender: push.Sender, *, with_pywebpush: bool) -> float:
+    """Encrypting and (cached) signing alone, no network: CPU seconds."""
     from pywebpush import WebPusher
 
-    started = time.perf_counter()
+    started = time.process_time()
     for sub, payload, _ in messages:
-        WebPusher(sub).encode(json.dumps(payload).encode(), "aes128gcm")
+        body = json.dumps(payload).encode()
+        if with_pywebpush:
+            WebPusher(sub).encode(body, "aes128gcm")
+        else:
+            push.encrypt(body, sub["keys"]["p256dh"], sub["keys"]["auth"])
         sender._vapid_headers(sub["endpoint"])
-    return time.perf_counter() - started
+    return time.process_time() - started
+
+
+def previous_sender(messages, sender: push.Sender) -> float:
+    """The Sender as it was before (docs/benchmarks.md, run 3): pywebpush's
+    ``WebPusher.encode`` and one urllib3 pool, which writes headers and body in two
+    system calls. Same checks and headers; CPU seconds of this process."""
+    import urllib3
+    from pywebpush import WebPusher
+
+    pool = urllib3.PoolManager(num_pools=4, maxsize=1)
+    started = time.process_time()
+    for sub, payload, topic in messages:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        encrypted = WebPusher(sub).encode(body, "aes128gcm")["body"]
+        headers = {
+            **sender._vapid_headers(sub["endpoint"]),
+            "Content-Type": "application/octet-stream",
+            "Content-Encoding": "aes128gcm",
+            "TTL": "14400",
+            "Urgency": "normal",
+            "Topic": topic,
+        }
+        response = pool.request(
+            "POST",
+            sub["endpoint"],
+            body=encrypted,
+            headers=headers,
+            timeout=urllib3.Timeout(total=10),
+            retries=False,
+            redirect=False,
+        )
+        assert response.status == 201, response.status
+    cpu = time.process_time() - started
+    pool.clear()
+    return cpu
+
+
+def claim_cost(app, ids: list[str], day: datetime) -> dict:
+    """Claiming 3 reminders for each account, in a copy of the data on the same disk:
+    one fsynced transaction in each account's own file (ledger and inbox lines, as
+    before, 8 threads as ``run_once`` had) against one journal write per bucket
+    (now, one thread). Wall seconds."""
+    reminder_sets = {
+        a: [
+            notifications.Claim(
+                Reminder(f"bench-claim:{a}:{n}", Kind.ACTION, day.isoformat(), "/x"), False, False
+            )
+            for n in range(PER_PERSON)
+        ]
+        for a in ids
+    }
+    with app.app_context():
+        store = get_store()
+
+        def one_account(item: tuple[str, list]) -> None:
+            account_id, claims = item
+            with app.app_context(), store.transaction(notifications.scope(account_id)) as tx:
+                for claim in claims:
+                    doc = {"key": claim.reminder.key, "status": "sent", "at": day.isoformat()}
+                    tx.insert("bench_ledger", {**doc, "id": claim.reminder.ledger_id})
+                    tx.insert("bench_inbox", {**doc, "kind": "action", "url": "/x"})
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(reminders.DEFAULT_WORKERS) as pool:  # as run_once did
+            list(pool.map(one_account, reminder_sets.items()))
+        per_account = time.perf_counter() - started
+        buckets: dict[int, dict] = {}
+        for account_id, claims in reminder_sets.items():
+            buckets.setdefault(notifications.bucket_of(account_id), {})[account_id] = claims
+        started = time.perf_counter()
+        for bucket, batch in buckets.items():
+            notifications.claim_batch(bucket, batch)
+        per_bucket = time.perf_counter() - started
+    return {"accounts": len(ids), "per_account": per_account, "per_bucket": per_bucket}
 
 
 def _child(data: str, now_iso: str, shard: tuple[int, int], workers: int, conn) -> None:
@@ -331,6 +413,16 @@ def main() -> int:
         build(build_app, subs, first_day)
         shutil.copytree(scratch / "data", data)
         print(f"  {time.perf_counter() - t0:.1f} s; copied to {data}", flush=True)
+        claims_copy = disk / "claims"
+        shutil.copytree(scratch / "data", claims_copy)
+        claims_app = create_app({"ENV_NAME": "test", "TRACKER_DATA_DIR": str(claims_copy)})
+        claims_app.instance_path = str(disk / "instance")
+        with claims_app.app_context():
+            ids = [a.id for a in accounts.all_accounts()]
+        clear_cache()
+        print("claiming in each account's file, then in the journal …", flush=True)
+        results["claims"] = claim_cost(claims_app, ids, datetime.now(UTC))
+        shutil.rmtree(claims_copy, ignore_errors=True)
         clear_cache()
 
         app = create_app(
@@ -347,12 +439,20 @@ def main() -> int:
             messages = sample_messages(subs, min(args.sample, len(subs)))
             n = len(messages)
             received0 = service_stats()["received"]
-            results["encrypt_sign_ms"] = encrypt_only(messages, sender) / n * 1000
+            results["encrypt_before_ms"] = (
+                encrypt_only(messages, sender, with_pywebpush=True) / n * 1000
+            )
+            results["encrypt_sign_ms"] = (
+                encrypt_only(messages, sender, with_pywebpush=False) / n * 1000
+            )
             results["naive_per_s"] = n / naive(messages, sender.vapid)
+            results["previous_cpu_ms"] = previous_sender(messages, sender) / n * 1000
+            cpu = time.process_time()
             results["sender1_per_s"] = n / with_sender(messages, sender, 1)
+            results["sender1_cpu_ms"] = (time.process_time() - cpu) / n * 1000
             results["sender8_per_s"] = n / with_sender(messages, sender, 8)
             micro = service_stats()["received"] - received0
-            assert micro == 3 * n, (micro, n)
+            assert micro == 4 * n, (micro, n)
 
             for day, processes in enumerate(int(p) for p in args.processes.split(",")):
                 nine = datetime.combine(
@@ -425,10 +525,25 @@ def main() -> int:
     print()
     print("| measure | result |")
     print("|---|---:|")
-    print(f"| encrypt + (cached) sign, no network | {results['encrypt_sign_ms']:.3f} ms/message |")
+    print(
+        f"| encrypt + (cached) sign, no network: pywebpush's `WebPusher.encode` (before) / "
+        f"`push.encrypt` (now) | {results['encrypt_before_ms']:.3f} / "
+        f"{results['encrypt_sign_ms']:.3f} ms CPU/message |"
+    )
     print(f"| naive `webpush()` per message, 1 thread | {results['naive_per_s']:,.0f} messages/s |")
+    print(
+        f"| sending, 1 thread: Sender before (pywebpush encode + urllib3) / now "
+        f"(`push.encrypt` + http.client, one write) | {results['previous_cpu_ms']:.3f} / "
+        f"{results['sender1_cpu_ms']:.3f} ms CPU/message |"
+    )
     print(f"| `Sender.send`, 1 thread | {results['sender1_per_s']:,.0f} messages/s |")
     print(f"| `Sender.send`, 8 threads | {results['sender8_per_s']:,.0f} messages/s |")
+    c = results["claims"]
+    print(
+        f"| claiming {PER_PERSON} reminders for each of {c['accounts']:,} accounts: one fsynced "
+        f"write per account (before) / per journal bucket (now) | {c['per_account']:.1f} s / "
+        f"{c['per_bucket']:.2f} s |"
+    )
     ok_any = False
     for label, run in runs:
         lost = expected - run["received"]

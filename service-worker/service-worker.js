@@ -217,6 +217,37 @@ self.addEventListener("push", (event) => {
   event.waitUntil(self.registration.showNotification(title, options));
 });
 
+/* The push service has replaced or expired this browser's subscription (Firefox does so
+   now and then). Subscribe again with the same application server key and send the new
+   subscription to the server, as the settings page does, with the CSRF token of a page
+   fetched with this browser's session. The old endpoint answers 404 or 410 at the next
+   send, and the server forgets it then. Signed out: nothing is sent, and the person
+   turns notifications on again after signing in. */
+async function renewSubscription(oldSubscription, newSubscription) {
+  const key = oldSubscription && oldSubscription.options && oldSubscription.options.applicationServerKey;
+  const subscription = newSubscription || (key && await self.registration.pushManager.subscribe({
+    userVisibleOnly: true,
+    applicationServerKey: key,
+  }));
+  if (!subscription) return false;
+  const page = await fetch("/notifications", { credentials: "same-origin", redirect: "manual" });
+  if (!page.ok) return false;
+  const found = /hx-headers='(\{[^']*\})'/.exec(await page.text());
+  const token = found && JSON.parse(found[1])["X-CSRFToken"];
+  if (!token) return false;
+  const response = await fetch("/notifications/devices", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+    body: JSON.stringify({ ...subscription.toJSON(), label: "This device (renewed)" }),
+  });
+  return response.ok;
+}
+
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(renewSubscription(event.oldSubscription, event.newSubscription).catch(() => false));
+});
+
 /* A tap on the notification: focus an open tab of the app at that page, or open one.
    Only a window this worker controls can be navigated (navigate() rejects for others),
    so: a tab already at that page is focused; else a controlled tab of the app is

@@ -11,11 +11,15 @@ and again when sending), the settings page, and the ``push-key`` and
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
+import threading
 import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
 
+import http_ece
 import pytest
 import time_machine
 
@@ -97,7 +101,7 @@ def device_ids(app, account_id: str) -> list[str]:
 
 def retries(app, account_id: str) -> list[dict]:
     with app.app_context():
-        return [r for d in notifications.ledger(account_id) for r in d.get("retry") or []]
+        return list(notifications.snapshot(account_id).retries)
 
 
 # --- the round trip ------------------------------------------------------------------------
@@ -542,13 +546,12 @@ def test_a_stored_subscription_is_not_posted_to_once_its_host_leaves_the_allow_l
     def no_network(*args, **kwargs):
         raise AssertionError(f"posted to {args}")
 
-    sender.pool.request = no_network
-    sender._pool_for = lambda origin: sender.pool
+    sender._post = no_network
     stats = run(app, sender, NINE)
 
     assert (stats.sent, stats.delivered, stats.retries) == (1, 0, 0)
     assert service.attempts(phone) == 0
-    with app.app_context():
+    with time_machine.travel(NINE, tick=False), app.app_context():
         assert len(notifications.inbox(home.owner)) == 1  # still in the inbox
 
 
@@ -741,6 +744,114 @@ def test_send_reminders_command_sends_what_is_due(app, home, service):
     assert result.exit_code == 0, result.output
     assert "sent 1 (late 0)" in result.output
     assert len(service.for_(phone)) == 1
+
+
+def test_send_reminders_with_two_processes_sends_each_reminder_once(app, home, service):
+    phones = [service.subscribe() for _ in range(3)]
+    for account, phone in zip((home.owner, home.carer, home.coordinator), phones, strict=True):
+        add_browser(app, account, phone)
+        set_prefs(app, account, checkin_at=time(9, 0))
+    with time_machine.travel(NINE, tick=False):
+        result = app.test_cli_runner().invoke(args=["send-reminders", "--processes", "2"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1 (late 0)" in result.output  # only the owner has a check-in
+    assert [len(service.for_(p)) for p in phones] == [1, 0, 0]
+    with time_machine.travel(NINE + timedelta(minutes=1), tick=False):
+        again = app.test_cli_runner().invoke(args=["send-reminders", "--processes", "2"])
+    assert "sent 0 (late 0)" in again.output
+    assert service.problems == []
+
+
+def test_send_reminders_with_a_bad_vapid_subject_stops_with_a_clear_message(app):
+    app.config["TRACKER_VAPID_SUBJECT"] = "mailto:admin@localhost"
+    result = app.test_cli_runner().invoke(args=["send-reminders"])
+    assert result.exit_code == 1
+    assert "TRACKER_VAPID_SUBJECT host 'localhost' is rejected" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_senders_starting_at_once_for_the_first_time_all_use_one_vapid_key(tmp_path):
+    barrier = threading.Barrier(8)
+    keys: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        keys.append(push.public_key(push.load_or_create_key(tmp_path)))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(keys) == 8
+    assert set(keys) == {push.public_key(push.load_or_create_key(tmp_path))}
+    assert [p.name for p in (tmp_path / "system").iterdir()] == ["vapid-private.pem"]
+    assert (tmp_path / "system" / "vapid-private.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_messages_to_one_push_service_share_one_kept_alive_connection(app, service, sender):
+    phones = [service.subscribe() for _ in range(5)]
+    sockets = set()
+    for phone in phones:
+        subscription = push.Subscription(phone.endpoint, phone.p256dh, phone.auth_b64)
+        result = sender.send(subscription, {"title": "x"}, ttl=60, urgency="low", topic="t")
+        assert result.outcome is push.Outcome.SENT
+        [connection] = sender._idle[service.origin]
+        sockets.add(connection.sock)
+    assert len(sockets) == 1
+    assert all(len(service.for_(p)) == 1 for p in phones)
+
+
+def test_a_kept_connection_the_push_service_has_closed_is_not_used_again():
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.getsockname()[1], timeout=5)
+        connection.connect()
+        peer, _ = server.accept()
+        assert not push._closed_by_peer(connection)
+        peer.close()
+        time_module.sleep(0.05)
+        assert push._closed_by_peer(connection)
+        connection.close()
+
+
+def test_a_proxy_in_the_environment_is_used_through_a_tunnel_unless_no_proxy_says_not(
+    app, monkeypatch
+):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
+    monkeypatch.setenv("NO_PROXY", "updates.push.services.mozilla.com")
+    with app.app_context():
+        sender = reminders.make_sender()
+    assert sender._route("https://fcm.googleapis.com") == (
+        "proxy.example.org",
+        3128,
+        "fcm.googleapis.com:443",
+    )
+    assert sender._route("https://updates.push.services.mozilla.com") == (
+        "updates.push.services.mozilla.com",
+        443,
+        None,
+    )
+    sender.close()
+
+
+def test_each_message_is_encrypted_with_a_fresh_key_and_salt_and_decrypts_with_http_ece(service):
+    browser = service.subscribe()
+    plain = b'{"title":"Care plan tracker"}'
+    first = push.encrypt(plain, browser.p256dh, browser.auth_b64)
+    second = push.encrypt(plain, browser.p256dh, browser.auth_b64)
+    for body in (first, second):
+        decrypted = http_ece.decrypt(
+            body, private_key=browser.private_key, auth_secret=browser.auth, version="aes128gcm"
+        )
+        assert decrypted == plain
+    # salt (16 bytes), record size, key id length, then the sender's ephemeral key
+    assert first[:16] != second[:16]
+    assert first[21:86] != second[21:86]
+    assert int.from_bytes(first[16:20], "big") == push.RECORD_SIZE
+    with pytest.raises(ValueError):
+        push.encrypt(plain, browser.p256dh, "c2hvcnQ")  # a 5-byte secret
+    with pytest.raises(ValueError):
+        push.encrypt(plain, "BAAA", browser.auth_b64)  # not a point on the curve
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ a test counts is what a phone would have received.
 
 from __future__ import annotations
 
-import dataclasses
+import itertools
 import subprocess
 import sys
 import threading
@@ -34,7 +34,9 @@ from tests.pushservice import (
     use_local_push,
 )
 from tracker import (
+    accounts,
     actions,
+    budget,
     early_warnings,
     logs,
     notifications,
@@ -45,6 +47,7 @@ from tracker import (
     sharing,
     trackers,
 )
+from tracker import store as store_module
 from tracker.actions import Owner, Repeat, Schedule
 from tracker.notifications import GENERIC_TEXT, Kind
 from tracker.roles import Category, Role
@@ -371,6 +374,28 @@ def test_kinds_turned_off_are_not_sent_nor_kept_waiting(app, home, phones, servi
         assert notifications.queued(home.owner) == []
 
 
+def test_the_monthly_spending_reminder_comes_on_the_month_s_last_day_even_with_actions_off(
+    app, home, phones, service, sender
+):
+    set_prefs(app, home.owner, kinds=frozenset({Kind.CHECKIN}))
+    with app.app_context():
+        budget.set_monthly_reminder(home.record, True)
+    last_day = date(2027, 1, 31)
+
+    run(app, sender, on(last_day - timedelta(days=1), 9, 0))
+    assert counts(service, phones)["owner"] == 0
+    run(app, sender, on(last_day, 9, 0))
+    run(app, sender, on(last_day, 9, 1))
+    assert kinds(service, phones["owner"]) == ["spendi"]  # topics are cut to 32 characters
+    assert service.for_(phones["owner"])[0].payload["body"] == GENERIC_TEXT
+    assert counts(service, phones) == {"owner": 1, "carer": 0, "coordinator": 0}
+
+    with app.app_context():
+        budget.set_monthly_reminder(home.record, False)
+    run(app, sender, on(date(2027, 2, 28), 9, 0))
+    assert counts(service, phones)["owner"] == 1
+
+
 def test_every_reminder_lands_in_the_inbox_with_an_unread_count_even_without_a_device(
     app, home, service, sender, login_as
 ):
@@ -381,22 +406,27 @@ def test_every_reminder_lands_in_the_inbox_with_an_unread_count_even_without_a_d
     second = run(app, sender, on(MONDAY, 19, 0))
     assert (first.sent, first.delivered, second.sent, second.delivered) == (1, 0, 1, 0)
     assert service.received == []
-    with app.app_context():
-        items = notifications.inbox(home.owner)
-        assert [i.kind for i in items] == [Kind.CHECKIN, Kind.ACTION]
-        assert notifications.unread_count(home.owner) == 2
+    with time_machine.travel(on(MONDAY, 19, 5)):  # that evening, the clock ticking
+        with app.app_context():
+            items = notifications.inbox(home.owner)
+            assert [i.kind for i in items] == [Kind.CHECKIN, Kind.ACTION]
+            assert notifications.unread_count(home.owner) == 2
 
-    client = login_as("owner@example.com")
-    page = client.get("/notifications/inbox").get_data(as_text=True)
-    assert "Inbox (2 new)" in page
-    assert "Daily check-in" in page and "Actions in the plan" in page
+        client = login_as("owner@example.com")
+        page = client.get("/notifications/inbox").get_data(as_text=True)
+        assert "Inbox (2 new)" in page
+        assert "Daily check-in" in page and "Actions in the plan" in page
 
-    from tests.conftest import post
+        from tests.conftest import post
 
-    response = post(client, "/notifications/inbox/read", token_from="/notifications/inbox")
-    assert response.status_code == 303
-    with app.app_context():
-        assert notifications.unread_count(home.owner) == 0
+        response = post(client, "/notifications/inbox/read", token_from="/notifications/inbox")
+        assert response.status_code == 303
+        with app.app_context():
+            assert notifications.unread_count(home.owner) == 0
+    later = run(app, sender, on(MONDAY + timedelta(days=1), 9, 0))
+    assert later.sent == 1
+    with time_machine.travel(on(MONDAY + timedelta(days=1), 9, 1), tick=False), app.app_context():
+        assert notifications.unread_count(home.owner) == 1  # what came after "mark as read"
 
 
 # --- quiet hours, clock changes, time zones ---------------------------------------------
@@ -466,7 +496,7 @@ def test_a_0900_london_reminder_is_sent_at_0900_local_across_the_clock_changes(
     today = [m for m in service.for_(phone) if m.at >= on(day, 0, 0).timestamp()]
     assert len(today) == 1
     assert datetime.fromtimestamp(today[0].at, LONDON).time() == time(9, 0)
-    with app.app_context():
+    with time_machine.travel(on(day, 12, 0), tick=False), app.app_context():
         dues = sorted(d["due_at"] for d in notifications.ledger(home.owner))
     assert datetime.fromisoformat(dues[-1]).astimezone(LONDON).time() == time(9, 0)
     sender.close()
@@ -585,12 +615,15 @@ def test_a_sender_working_from_an_old_read_of_the_ledger_still_sends_each_remind
     _, when = busy_morning(app, home, service)
     first, second = make_sender(app), make_sender(app)
     assert run(app, first, when).sent == 8
-    real = notifications.snapshot
+    # The second sender's read before taking the lock sees nothing claimed; its read
+    # under the lock is real. With one thread the two alternate.
+    real, reads = notifications._claimed, itertools.count()
     monkeypatch.setattr(
-        notifications, "snapshot", lambda a: dataclasses.replace(real(a), taken=frozenset())
+        notifications, "_claimed", lambda b: set() if next(reads) % 2 == 0 else real(b)
     )
-    again = run(app, second, when)
+    again = run(app, second, when, workers=1)
     assert (again.sent, again.failed_accounts) == (0, 0)
+    assert next(reads) > 2  # the lock was taken, and the claims checked under it
     assert_each_once(service, 16)
     first.close()
     second.close()
@@ -693,6 +726,110 @@ def check_ins_due_now(app, service: PushService, people: int) -> list:
     return browsers
 
 
+def test_a_run_claims_each_bucket_in_one_write_and_leaves_the_accounts_files_alone(
+    app, service, monkeypatch
+):
+    """Group commit: one fsynced journal write per bucket, not one per account."""
+    check_ins_due_now(app, service, 12)
+    written: list[Path] = []
+    real = store_module._write_atomic
+
+    def counting(path: Path, data: dict) -> None:
+        written.append(path)
+        real(path, data)
+
+    monkeypatch.setattr(store_module, "_write_atomic", counting)
+    sender = make_sender(app)
+    with app.app_context():
+        ids = [a.id for a in accounts.all_accounts()]
+        assert reminders.run_once(sender).sent == 12
+    sender.close()
+    journal = Path(app.config["TRACKER_DATA_DIR"]) / notifications.JOURNAL
+    assert all(p.is_relative_to(journal) for p in written), written
+    assert len(written) == len({notifications.bucket_of(a) for a in ids}) < 12
+    assert_each_once(service, 12)
+
+
+def test_a_crash_after_claiming_loses_that_push_but_never_sends_it_twice(
+    app, home, phones, service, monkeypatch
+):
+    """Claimed, then the sender dies before sending: at most once, so not sent again;
+    the reminder is in the inbox all the same."""
+    add_action(home)
+    crashing = make_sender(app)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the sender died here")
+
+    monkeypatch.setattr(reminders, "_send_won", crash)
+    assert run(app, crashing, on(MONDAY, 9, 0)).failed_accounts > 0
+    monkeypatch.undo()
+    restarted = make_sender(app)
+    assert run(app, restarted, on(MONDAY, 9, 1)).sent == 0
+    assert service.received == []
+    with time_machine.travel(on(MONDAY, 9, 2), tick=False), app.app_context():
+        assert [i.kind for i in notifications.inbox(home.owner)] == [Kind.ACTION]
+    crashing.close()
+    restarted.close()
+
+
+def test_deleting_a_record_forgets_its_reminders_in_the_journal_for_that_account_only(
+    app, home, service
+):
+    _, when = busy_morning(app, home, service)
+    sender = make_sender(app)
+    assert run(app, sender, when).sent == 8
+    with time_machine.travel(when + timedelta(minutes=1), tick=False), app.app_context():
+        notifications.forget_record(home.owner, home.record)
+        assert notifications.inbox(home.owner) == []
+        assert notifications.ledger(home.owner) == []
+        assert len(notifications.inbox(home.carer)) == 2
+    sender.close()
+
+
+def test_claims_and_inbox_lines_kept_in_an_accounts_own_file_before_the_journal_still_count(
+    app, home, phones, service, sender
+):
+    """Data written by the sender before the journal: the claim still stops a repeat, and
+    the inbox line still shows, until "mark all as read"."""
+    action = add_action(home)
+    key = f"action:{home.record}:{action.id}:{MONDAY}"
+    due = on(MONDAY, 9, 0).isoformat()
+    with (
+        app.app_context(),
+        store_module.get_store().transaction(notifications.scope(home.owner)) as tx,
+    ):
+        claimed = {"key": key, "status": "sent", "late": False, "due_at": due, "at": due}
+        tx.insert(
+            notifications.LEDGER,
+            {**claimed, "id": notifications.Reminder(key, Kind.ACTION, due, "").ledger_id},
+        )
+        tx.insert(
+            notifications.INBOX,
+            {"kind": "action", "url": f"/records/{home.record}/today", "details": "", "late": False}
+            | {"at": due, "due_at": due, "read": False},
+        )
+    assert run(app, sender, on(MONDAY, 9, 1)).sent == 0
+    assert service.received == []
+    with time_machine.travel(on(MONDAY, 9, 2), tick=False), app.app_context():
+        assert [i.kind for i in notifications.inbox(home.owner)] == [Kind.ACTION]
+        assert notifications.unread_count(home.owner) == 1
+        notifications.mark_all_read(home.owner)
+        assert notifications.unread_count(home.owner) == 0
+
+
+def test_claims_are_kept_35_days_and_then_deleted(app, home, phones, service, sender):
+    add_action(home)
+    run(app, sender, on(MONDAY, 9, 0))
+    with time_machine.travel(on(MONDAY, 9, 1), tick=False), app.app_context():
+        assert len(notifications.ledger(home.owner)) == 1
+    run(app, sender, on(MONDAY + timedelta(days=35), 9, 0))
+    day = Path(app.config["TRACKER_DATA_DIR"]) / notifications.JOURNAL / MONDAY.isoformat()
+    assert day.is_dir()
+    run(app, sender, on(MONDAY + timedelta(days=37), 9, 0))
+    assert not day.exists()
+
+
 def test_a_new_process_never_sends_again_what_another_process_sent(app, service):
     check_ins_due_now(app, service, 1)
     assert run_in_processes(app, 1) == [(1, 1)]
@@ -725,7 +862,7 @@ def test_after_downtime_a_missed_reminder_is_sent_once_late_and_marked_late(
     messages = service.for_(phones["owner"])
     assert len(messages) == 1
     assert messages[0].payload["body"] == f"Earlier reminder. {GENERIC_TEXT}"
-    with app.app_context():
+    with time_machine.travel(on(MONDAY, 11, 31), tick=False), app.app_context():
         [item] = notifications.inbox(home.owner)
     assert item.late
 
@@ -747,7 +884,7 @@ def test_after_downtime_a_stale_check_in_is_dropped(app, service):
     assert (again.sent, again.dropped) == (0, 0)
     [message] = service.for_(phone)
     assert message.payload["body"].startswith("Earlier reminder.")
-    with app.app_context():
+    with time_machine.travel(utc(2027, 1, 4, 20, 5), tick=False), app.app_context():
         ledger = {d["due_at"][:10]: d["status"] for d in notifications.ledger(home.owner)}
         assert len(notifications.inbox(home.owner)) == 1
     assert ledger == {

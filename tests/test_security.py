@@ -228,7 +228,13 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(app, people):
 
 
 def test_in_production_the_session_cookie_is_also_secure(tmp_path):
-    app = new_app(tmp_path, ENV_NAME="production", SECRET_KEY="x" * 40, **FAST_HASHING)
+    app = new_app(
+        tmp_path,
+        ENV_NAME="production",
+        SECRET_KEY="x" * 40,
+        TRACKER_VAPID_SUBJECT="mailto:support@example.org",
+        **FAST_HASHING,
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     make_account(app, "prod@example.com", "Pat Prod")
     c = app.test_client()
@@ -254,6 +260,21 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, secret):
     with pytest.raises(RuntimeError, match="TRACKER_SECRET_KEY"):
         create_app(
             {"ENV_NAME": "production", "SECRET_KEY": secret, "TRACKER_DATA_DIR": str(tmp_path)}
+        )
+
+
+@pytest.mark.parametrize(
+    "subject", ["", "support@example.org", "mailto:me@localhost", "https://tracker.local"]
+)
+def test_production_refuses_to_start_with_a_push_subject_push_services_reject(tmp_path, subject):
+    with pytest.raises(RuntimeError, match="TRACKER_VAPID_SUBJECT"):
+        create_app(
+            {
+                "ENV_NAME": "production",
+                "SECRET_KEY": "x" * 40,
+                "TRACKER_VAPID_SUBJECT": subject,
+                "TRACKER_DATA_DIR": str(tmp_path),
+            }
         )
 
 

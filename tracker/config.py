@@ -64,12 +64,21 @@ class Config:
 
     @classmethod
     def validate(cls, config: dict) -> None:
-        """Fail fast on missing secrets (production only)."""
+        """Fail fast on missing secrets and an unusable push subject (production only)."""
+        from .push import PushConfigError, check_subject
+
         if not config.get("SECRET_KEY"):
             raise RuntimeError(
                 "TRACKER_SECRET_KEY is not set. Set it to a long random value "
                 '(python -c "import secrets; print(secrets.token_urlsafe(48))").'
             )
+        try:
+            check_subject(config.get("TRACKER_VAPID_SUBJECT", ""))
+        except PushConfigError as exc:
+            raise RuntimeError(
+                f"{exc}. Set it to the address push services can reach you at, "
+                "such as mailto:support@your-organisation.nhs.uk."
+            ) from None
 
 
 class DevelopmentConfig(Config):

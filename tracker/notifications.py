@@ -1,39 +1,55 @@
 """Each account's notifications: push subscriptions, preferences, the inbox, and the ledger.
 
-All of it lives in one small file per account (``people/<id>/notifications``),
-changed under the store's lock:
+An account's own small file (``people/<id>/notifications``), changed under the
+store's lock, holds:
 
 * **subscriptions**: this account's devices (endpoint and keys), checked against
   the push-service allow-list when added;
 * **preferences**: which kinds of reminder, quiet hours, time zone, the daily
   check-in time, and whether details may show on the lock screen (off by default);
-* **inbox**: every reminder, whether or not push reached a device, with read state;
-* **ledger**: one line per reminder occurrence, claimed before sending. Claiming
-  is atomic, so a reminder is never sent twice: not after a restart, and not
-  when two senders run at once;
 * **queue**: reminders caused by events (a new early review request, a change to
-  one, an early warning sign), waiting for the next send.
+  one, an early warning sign), waiting for the next send;
+* **retries**: devices to try again, and when; and how far the inbox has been read.
+
+The **claims journal** (``reminders/<day>/b<bucket>``) is shared by the accounts of
+a bucket: one line per reminder occurrence, claimed before sending, and one
+fsynced write for all of a bucket's claims in a run. Claiming is atomic, under
+the bucket's lock, so a reminder is never sent twice: not after a restart, and
+not when two senders run at once. The journal is also the **inbox**: every
+reminder claimed for sending, whether or not push reached a device.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import clock
-from .store import get_store, new_id
+from .store import Transaction, get_store, new_id
 
 SUBS = "subscriptions"
 PREFS = "preferences"
 PREFS_ID = "prefs"
 INBOX = "inbox"
-LEDGER = "ledger"
+LEDGER = "ledger"  # claims made in the account's own file, before the journal
 QUEUE = "queue"
+RETRIES = "retries"
+INBOX_READ = "inbox_read"
+INBOX_READ_ID = "read"
 INBOX_KEEP = 200
 LEDGER_KEEP_DAYS = 35
+JOURNAL = "reminders"  # the claims journal: reminders/<YYYY-MM-DD>/b<bucket>
+CLAIMS = "claims"
+BUCKETS = 32
+# A reminder is looked for among the claims of this many days: it is due at most
+# 3 days (reminders.LOOKBACK) and a day of time-zone and preference changes before
+# it is claimed, so a week is ample.
+TAKEN_DAYS = 8
 MAX_DEVICES = 10
 GENERIC_TEXT = "You have a reminder from your care plan tracker"
 
@@ -45,6 +61,7 @@ class Kind(StrEnum):
     REQUEST_NEW = "request_new"
     REQUEST_CHANGE = "request_change"
     WARNING = "warning"
+    SPENDING = "spending"
     TEST = "test"
 
     @property
@@ -59,6 +76,7 @@ KIND_LABELS = {
     Kind.REQUEST_NEW: "New early review requests",
     Kind.REQUEST_CHANGE: "Changes to an early review request",
     Kind.WARNING: "Early warning signs",
+    Kind.SPENDING: "Record this month's spending",
     Kind.TEST: "Test notifications",
 }
 CHOOSABLE = (
@@ -69,6 +87,12 @@ CHOOSABLE = (
     Kind.REQUEST_CHANGE,
     Kind.WARNING,
 )
+
+
+# Kinds the person asks for somewhere else, so the choice of kinds on the
+# notifications page does not apply: a test is asked for with its button, and the
+# monthly spending reminder is turned on (and off) on the budget page.
+CHOSEN_ELSEWHERE = frozenset({Kind.SPENDING, Kind.TEST})
 
 
 def scope(account_id: str) -> str:
@@ -99,10 +123,11 @@ def _t(value: str | None) -> time | None:
 
 
 def get_preferences(account_id: str) -> Preferences:
-    return _preferences(get_store().read(scope(account_id)).get(PREFS, PREFS_ID))
+    return preferences_from_doc(get_store().read(scope(account_id)).get(PREFS, PREFS_ID))
 
 
-def _preferences(doc: dict | None) -> Preferences:
+def preferences_from_doc(doc: dict | None) -> Preferences:
+    """Preferences from their stored form (defaults where it says nothing)."""
     if doc is None:
         return Preferences()
     return Preferences(
@@ -202,6 +227,23 @@ def remove_all(account_id: str) -> None:
         tx.remove_where(SUBS, lambda d: True)
 
 
+def forget_record(account_id: str, record_id: str) -> None:
+    """Drop this account's queued, sent and inbox reminders about a deleted record."""
+    path, key = f"/records/{record_id}/", f":{record_id}:"
+
+    def about(doc: dict) -> bool:
+        return (
+            doc.get("record_id") == record_id
+            or path in doc.get("url", "")
+            or key in doc.get("key", "")
+        )
+
+    with get_store().transaction(scope(account_id)) as tx:
+        for table in (QUEUE, INBOX, LEDGER):
+            tx.remove_where(table, about)
+    _forget_claims(account_id, about)
+
+
 # --- reminders: queue, ledger and inbox ----------------------------------------------------
 
 
@@ -258,6 +300,13 @@ def queued(account_id: str) -> list[Reminder]:
     return [Reminder.from_doc(d) for d in get_store().read(scope(account_id)).all(QUEUE)]
 
 
+def remove_queued(account_id: str, ledger_ids: list[str]) -> None:
+    """Take reminders off the account's queue once claimed (or not wanted)."""
+    with get_store().transaction(scope(account_id)) as tx:
+        for lid in ledger_ids:
+            tx.remove(QUEUE, lid)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One read of an account's file: everything the sender needs each minute.
@@ -269,7 +318,7 @@ class Snapshot:
     prefs: Preferences
     devices: tuple[Device, ...]
     queued: tuple[Reminder, ...]
-    taken: frozenset[str]  # ledger ids already claimed or dropped
+    taken: frozenset[str]  # ledger ids claimed in the account's own file (before the journal)
     retries: tuple[dict, ...]  # every device retry waiting, with its ledger id
 
     def retries_due(self, now: datetime) -> list[dict]:
@@ -279,26 +328,25 @@ class Snapshot:
 
 def snapshot(account_id: str) -> Snapshot:
     view = get_store().read(scope(account_id))
-    ledger_docs = view.all(LEDGER)
     return Snapshot(
-        prefs=_preferences(view.get(PREFS, PREFS_ID)),
+        prefs=preferences_from_doc(view.get(PREFS, PREFS_ID)),
         devices=tuple(sorted((_device(d) for d in view.all(SUBS)), key=lambda d: d.created_at)),
         queued=tuple(Reminder.from_doc(d) for d in view.all(QUEUE)),
-        taken=frozenset(d["id"] for d in ledger_docs),
+        taken=frozenset(d["id"] for d in view.all(LEDGER)),
         retries=tuple(
-            {"ledger_id": d["id"], **item} for d in ledger_docs for item in d.get("retry") or []
+            {"ledger_id": d["id"], **item} for d in view.all(RETRIES) for item in d["retry"]
         ),
     )
 
 
-def taken(account_id: str) -> set[str]:
-    """Ledger ids of reminders already claimed or dropped (a cached read, no lock).
-
-    The sender skips these without taking the lock, so a run each minute costs a
-    read, not a write, for reminders it has already dealt with; :func:`claim_many`
-    checks again under the lock.
-    """
-    return {d["id"] for d in get_store().read(scope(account_id)).all(LEDGER)}
+# --- the claims journal: one fsynced write claims a whole bucket of accounts -----------------
+#
+# Claiming in each account's own file cost one fsynced write (two fsyncs) per account
+# per run: 10,000 people meant 20,000 fsyncs, which the disk does one after another
+# (docs/benchmarks.md). Claims are instead made in a journal shared by the accounts
+# of a bucket: one file per bucket per (UTC) day of claiming, to which each run adds
+# one document for all the bucket's claims, under the bucket's lock. The journal is
+# also what the inbox shows, so nothing is written to the accounts' own files.
 
 
 @dataclass(frozen=True)
@@ -310,82 +358,130 @@ class Claim:
     stale: bool
 
 
-def claim_many(
-    account_id: str, claims: list[Claim], *, discard: tuple[str, ...] = ()
-) -> tuple[list[Claim], int]:
-    """Take reminders for sending (or dropping, if stale) in one transaction.
+def bucket_of(account_id: str) -> int:
+    """The account's journal bucket. Shard ``k`` of ``n`` (``n`` dividing ``BUCKETS``)
+    takes whole buckets, so processes sending at once do not wait for each other."""
+    return zlib.crc32(account_id.encode()) % BUCKETS
 
-    Returns the claims this caller won that are to be sent, and how many it
-    dropped as stale. A reminder another sender has claimed already is left out,
-    so each is sent at most once: after a restart, and when two senders run at
-    once. Every reminder won and not stale reaches the inbox in the same
-    transaction. ``discard`` removes queued reminders the account does not want.
+
+def _journal_scope(day: date, bucket: int) -> str:
+    return f"{JOURNAL}/{day.isoformat()}/b{bucket:02d}"
+
+
+def _bucket_lock(bucket: int) -> str:
+    """A file never written, whose lock is the bucket's: claims are checked and made under it."""
+    return f"{JOURNAL}/b{bucket:02d}"
+
+
+def _journal(bucket: int, days: int) -> list[dict]:
+    """The bucket's claims of the last ``days`` (UTC) days, as cached reads."""
+    today = clock.now().astimezone(UTC).date()
+    store = get_store()
+    return [
+        item
+        for back in range(days)
+        for doc in store.read(_journal_scope(today - timedelta(days=back), bucket)).all(CLAIMS)
+        for item in doc["items"]
+    ]
+
+
+def _claims_of(account_id: str) -> list[dict]:
+    """The account's claims in the journal, of the last ``LEDGER_KEEP_DAYS``."""
+    days = _journal(bucket_of(account_id), LEDGER_KEEP_DAYS)
+    return [i for i in days if i["account"] == account_id]
+
+
+def _claimed(bucket: int) -> set[str]:
+    """``account:ledger id`` of every claim recent enough to matter to the sender."""
+    return {f"{i['account']}:{i['id']}" for i in _journal(bucket, TAKEN_DAYS)}
+
+
+def claim_batch(bucket: int, batch: dict[str, list[Claim]]) -> dict[str, tuple[list[Claim], int]]:
+    """Take reminders of many accounts of one bucket for sending (or dropping, if stale),
+    in one fsynced write.
+
+    Returns, for each account, the claims this caller won that are to be sent and
+    how many it dropped as stale. A reminder already claimed (by this sender or by
+    another, now or in an earlier run) is left out, so each is sent at most once:
+    after a restart, and when two senders run at once. The check and the write are
+    made under the bucket's lock. Claims already in the journal are skipped before
+    the lock is taken, so a run with nothing new writes and locks nothing.
     """
-    now = clock.now().isoformat()
-    won: list[Claim] = []
-    dropped = 0
-    with get_store().transaction(scope(account_id)) as tx:
-        have = {d["id"] for d in tx.all(LEDGER)}
-        queue = {d["id"] for d in tx.all(QUEUE)}
-        for item in claims:
+    out: dict[str, tuple[list[Claim], int]] = {a: ([], 0) for a in batch}
+
+    def fresh(have: set[str]) -> list[tuple[str, Claim]]:
+        return [
+            (account_id, c)
+            for account_id, claims in batch.items()
+            for c in claims
+            if f"{account_id}:{c.reminder.ledger_id}" not in have
+        ]
+
+    if not fresh(_claimed(bucket)):
+        return out
+    store = get_store()
+    # Under the bucket's lock the journal's cached reads are current: the store checks
+    # each file's identity, and only holders of this lock write the bucket's days.
+    with store.transaction(_bucket_lock(bucket)):
+        have = _claimed(bucket)
+        now = clock.now()
+        at = now.isoformat()
+        items = []
+        for account_id, item in fresh(have):
             reminder = item.reminder
-            lid = reminder.ledger_id
-            if lid in queue:
-                tx.remove(QUEUE, lid)
-                queue.discard(lid)
-            if lid in have:
+            key = f"{account_id}:{reminder.ledger_id}"
+            if key in have:  # the same reminder twice in one batch
                 continue
-            have.add(lid)
-            tx.insert(
-                LEDGER,
+            have.add(key)
+            items.append(
                 {
-                    "id": lid,
+                    "account": account_id,
+                    "id": reminder.ledger_id,
                     "key": reminder.key,
                     "status": "dropped" if item.stale else "sent",
                     "late": item.late,
                     "due_at": reminder.due_at,
-                    "at": now,
-                },
-            )
-            if item.stale:
-                dropped += 1
-                continue
-            won.append(item)
-            tx.insert(
-                INBOX,
-                {
-                    "id": new_id(),
+                    "at": at,
                     "kind": reminder.kind.value,
                     "url": reminder.url,
                     "details": reminder.details,
-                    "late": item.late,
-                    "at": now,
-                    "due_at": reminder.due_at,
-                    "read": False,
-                },
+                    "record_id": reminder.record_id,
+                }
             )
-        for lid in discard:
-            if lid in queue:
-                tx.remove(QUEUE, lid)
-        if tx.dirty:
-            _trim_inbox(tx)
-            cutoff = clock.now().timestamp() - LEDGER_KEEP_DAYS * 86400
-            old = {d["id"] for d in tx.all(LEDGER) if clock.parse(d["at"]).timestamp() < cutoff}
-            if old:
-                tx.remove_where(LEDGER, lambda d: d["id"] in old)
-    return won, dropped
+            won, dropped = out[account_id]
+            if item.stale:
+                out[account_id] = (won, dropped + 1)
+            else:
+                won.append(item)
+        if items:
+            with store.transaction(_journal_scope(now.astimezone(UTC).date(), bucket)) as tx:
+                tx.insert(CLAIMS, {"id": new_id(), "at": at, "items": items}, checked=True)
+    return out
 
 
-def claim(account_id: str, reminder: Reminder, *, late: bool, stale: bool) -> bool:
-    """Take one reminder (see :func:`claim_many`): ``True`` if this caller is to send it."""
-    won, _ = claim_many(account_id, [Claim(reminder, late, stale)])
-    return bool(won)
+def _forget_claims(account_id: str, about: Callable[[dict], bool]) -> None:
+    """Remove the account's claims (and so its inbox lines) that ``about`` matches."""
+    bucket = bucket_of(account_id)
+    today = clock.now().astimezone(UTC).date()
+    store = get_store()
+    with store.transaction(_bucket_lock(bucket)):
+        for back in range(LEDGER_KEEP_DAYS):
+            day_scope = _journal_scope(today - timedelta(days=back), bucket)
+            if not store.read(day_scope).exists:
+                continue
+            with store.transaction(day_scope) as tx:
+                for doc in tx.all(CLAIMS):
+                    kept = [i for i in doc["items"] if i["account"] != account_id or not about(i)]
+                    if len(kept) != len(doc["items"]):
+                        tx.update(CLAIMS, doc["id"], {"items": kept})
 
 
-def _trim_inbox(tx) -> None:
-    items = sorted(tx.all(INBOX), key=lambda d: d["at"])
-    for old in items[:-INBOX_KEEP]:
-        tx.remove(INBOX, old["id"])
+def forget_old_claims(now: datetime | None = None) -> None:
+    """Delete the journal's days older than ``LEDGER_KEEP_DAYS`` (a month of cron runs)."""
+    today = (now or clock.now()).astimezone(UTC).date()
+    store = get_store()
+    for back in range(LEDGER_KEEP_DAYS + 1, LEDGER_KEEP_DAYS + 32):
+        store.delete_scope_folder(f"{JOURNAL}/{(today - timedelta(days=back)).isoformat()}")
 
 
 def record_retries(account_id: str, retries: dict[str, list[dict]]) -> None:
@@ -394,40 +490,47 @@ def record_retries(account_id: str, retries: dict[str, list[dict]]) -> None:
         return
     with get_store().transaction(scope(account_id)) as tx:
         for ledger_id, retry in retries.items():
-            tx.update(LEDGER, ledger_id, {"retry": retry})
+            tx.replace(RETRIES, {"id": ledger_id, "retry": retry})
 
 
 def pending_retries(account_id: str, now: datetime | None = None) -> list[dict]:
-    """Ledger lines with devices to try again, whose time has come."""
+    """Device retries whose time has come, each with its reminder's ledger id."""
     return snapshot(account_id).retries_due(now or clock.now())
 
 
 def take_retry(account_id: str, ledger_id: str, device_id: str, attempt: int) -> bool:
     """Take one device's pending retry (removing it), so two senders never both send it."""
     with get_store().transaction(scope(account_id)) as tx:
-        doc = tx.get(LEDGER, ledger_id)
-        retry = (doc or {}).get("retry") or []
+        retry = (tx.get(RETRIES, ledger_id) or {}).get("retry") or []
         mine = [r for r in retry if r["device_id"] == device_id and r["attempt"] == attempt]
         if not mine:
             return False
-        tx.update(LEDGER, ledger_id, {"retry": [r for r in retry if r not in mine]})
+        _set_retries(tx, ledger_id, [r for r in retry if r not in mine])
     return True
 
 
 def update_retry(account_id: str, ledger_id: str, device_id: str, next_try: dict | None) -> None:
-    """Replace one device's retry on a ledger line (``None``: no more tries)."""
+    """Replace one device's retry of a reminder (``None``: no more tries)."""
     with get_store().transaction(scope(account_id)) as tx:
-        doc = tx.get(LEDGER, ledger_id)
-        if doc is None:
-            return
-        retry = [r for r in doc.get("retry") or [] if r["device_id"] != device_id]
+        retry = (tx.get(RETRIES, ledger_id) or {}).get("retry") or []
+        retry = [r for r in retry if r["device_id"] != device_id]
         if next_try is not None:
             retry.append(next_try)
-        tx.update(LEDGER, ledger_id, {"retry": retry})
+        _set_retries(tx, ledger_id, retry)
+
+
+def _set_retries(tx: Transaction, ledger_id: str, retry: list[dict]) -> None:
+    if retry:
+        tx.replace(RETRIES, {"id": ledger_id, "retry": retry})
+    else:
+        tx.remove(RETRIES, ledger_id)
 
 
 def ledger(account_id: str) -> list[dict]:
-    return get_store().read(scope(account_id)).all(LEDGER)
+    """The account's claims of the last ``LEDGER_KEEP_DAYS``: id, key, status, late, due_at, at."""
+    fields = ("id", "key", "status", "late", "due_at", "at")
+    own = get_store().read(scope(account_id)).all(LEDGER)  # claims made before the journal
+    return [{k: d.get(k) for k in fields} for d in [*own, *_claims_of(account_id)]]
 
 
 @dataclass(frozen=True)
@@ -442,7 +545,11 @@ class InboxItem:
 
 
 def inbox(account_id: str) -> list[InboxItem]:
-    docs = get_store().read(scope(account_id)).all(INBOX)
+    """The account's reminders of the last ``LEDGER_KEEP_DAYS``, newest first (at most
+    ``INBOX_KEEP``): those in the claims journal, and any kept in its own file before."""
+    view = get_store().read(scope(account_id))
+    read_through = (view.get(INBOX_READ, INBOX_READ_ID) or {}).get("through", "")
+    recent = [i for i in _claims_of(account_id) if i["status"] == "sent"]
     items = [
         InboxItem(
             d["id"],
@@ -451,19 +558,21 @@ def inbox(account_id: str) -> list[InboxItem]:
             d.get("details", ""),
             bool(d.get("late")),
             d["at"],
-            bool(d.get("read")),
+            bool(d.get("read")) or d["at"] <= read_through,
         )
-        for d in docs
+        for d in [*view.all(INBOX), *recent]
     ]
-    return sorted(items, key=lambda i: i.at, reverse=True)
+    return sorted(items, key=lambda i: i.at, reverse=True)[:INBOX_KEEP]
 
 
 def unread_count(account_id: str) -> int:
-    return sum(1 for d in get_store().read(scope(account_id)).all(INBOX) if not d.get("read"))
+    return sum(1 for item in inbox(account_id) if not item.read)
 
 
 def mark_all_read(account_id: str) -> None:
+    """Everything in the inbox up to now is read (what arrives later is not)."""
     with get_store().transaction(scope(account_id)) as tx:
         for doc in tx.all(INBOX):
             if not doc.get("read"):
                 tx.update(INBOX, doc["id"], {"read": True})
+        tx.replace(INBOX_READ, {"id": INBOX_READ_ID, "through": clock.now().isoformat()})

@@ -4,6 +4,9 @@
   actions the carer owns if actions are shared with them; at the recipient's
   chosen time of day, or a lead time before a timed action;
 * the daily check-in: to the person, at the time they choose;
+* "record this month's spending": to the person, on each month's last day at their
+  action time, if they turned it on (``budget.monthly_reminder_on``); it goes with
+  action reminders (its kind is ``ACTION``), so turning those off stops it too;
 * an upcoming review: to the person, their carers and the coordinator (if they
   see the plan), 4 weeks, 1 week and 1 day before, at the recipient's action time;
 * a new early review request: to the coordinator, when it is made;
@@ -14,9 +17,11 @@ Times are wall-clock times in each recipient's time zone (Europe/London by
 default), turned into UTC for each date with ``zoneinfo``, so they are right
 across the clock changes. A reminder due in the recipient's quiet hours waits
 until the quiet hours end. Each occurrence has a key and is claimed in the
-ledger before it is sent, so it is sent at most once; one that is found late is
-sent marked as late, and one past its kind's staleness limit (a check-in from 3
-days ago, say) is dropped. Every reminder also lands in the in-app inbox.
+claims journal before it is sent (a bucket of accounts at a time, one fsynced
+write: ``notifications.claim_batch``), so it is sent at most once; one that is
+found late is sent marked as late, and one past its kind's staleness limit (a
+check-in from 3 days ago, say) is dropped. Every reminder also lands in the
+in-app inbox.
 
 Lock screens show "You have a reminder from your care plan tracker" unless the
 person has turned on details, and then only an action's wording: never diary,
@@ -28,16 +33,28 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import time as time_module
 import zlib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 
-from . import accounts, actions, clock, notifications, plans, push, reviews, settings, sharing
+from . import (
+    accounts,
+    actions,
+    budget,
+    clock,
+    notifications,
+    plans,
+    push,
+    reviews,
+    settings,
+    sharing,
+)
 from .notifications import GENERIC_TEXT, Kind, Preferences, Reminder
 from .roles import Category, Role
 from .sharing import Membership
@@ -55,6 +72,7 @@ STALE_MINUTES = {
     Kind.REQUEST_NEW: 7 * 24 * 60,
     Kind.REQUEST_CHANGE: 7 * 24 * 60,
     Kind.WARNING: 24 * 60,
+    Kind.SPENDING: 3 * 24 * 60,
     Kind.TEST: 60,
 }
 TTL_SECONDS = {
@@ -64,6 +82,7 @@ TTL_SECONDS = {
     Kind.REQUEST_NEW: 24 * 3600,
     Kind.REQUEST_CHANGE: 24 * 3600,
     Kind.WARNING: 12 * 3600,
+    Kind.SPENDING: 24 * 3600,
     Kind.TEST: 600,
 }
 URGENCY = {
@@ -73,6 +92,7 @@ URGENCY = {
     Kind.REQUEST_NEW: "normal",
     Kind.REQUEST_CHANGE: "normal",
     Kind.WARNING: "high",
+    Kind.SPENDING: "low",
     Kind.TEST: "normal",
 }
 MAX_ATTEMPTS = 4
@@ -185,6 +205,21 @@ def scheduled_for(
                         record_id=rid,
                     )
                 )
+        if m.role is Role.OWNER and budget.monthly_reminder_on(rid):
+            for day in filter(budget.is_month_end, days):
+                due = local_to_utc(day, prefs.actions_at, prefs)
+                if due >= joined:
+                    out.append(
+                        _make(
+                            f"spending:{rid}:{day:%Y-%m}",
+                            Kind.SPENDING,
+                            due,
+                            f"/records/{rid}/budget/spending/new",
+                            prefs,
+                            details=budget.REMINDER_TEXT,
+                            record_id=rid,
+                        )
+                    )
         if m.sees(Category.PLAN):
             held = reviews.list_reviews(rid)
             on = reviews.next_review(plans.get_plan(rid), held)
@@ -362,33 +397,42 @@ def _backoff(attempt: int, retry_after: int | None) -> datetime:
     return clock.now() + timedelta(seconds=min(wait, 3600))
 
 
-def _send_due(
+@dataclass
+class _Prepared:
+    """One account's part of a bucket's run: what it claims and what it drops from its queue."""
+
+    account_id: str
+    snap: notifications.Snapshot
+    claims: list[notifications.Claim]
+    discard: list[str]
+
+
+def _prepare(
     account_id: str,
     due: list[Reminder],
-    sender: push.Sender,
-    stats: RunStats,
     now: datetime,
     snap: notifications.Snapshot,
     records: frozenset[str] | None = None,
-) -> None:
-    """Claim the account's due reminders in one transaction, then send those won.
+) -> _Prepared:
+    """The account's due reminders to claim, late or stale, in order.
 
     A queued reminder about a record the account no longer belongs to (its access
-    was revoked after the event) is dropped, not sent.
+    was revoked after the event), or of a kind it has turned off, is dropped from
+    the queue, not sent.
     """
-    prefs, taken = snap.prefs, snap.taken
+    prefs = snap.prefs
     from_queue = {r.ledger_id for r in snap.queued}
     claims: list[notifications.Claim] = []
     discard: list[str] = []
     seen: set[str] = set()
     for reminder in sorted(due, key=lambda r: r.due_at):
         lid = reminder.ledger_id
-        if lid in taken or lid in seen:
+        if lid in seen:
             continue
         seen.add(lid)
-        unwanted = reminder.kind not in prefs.kinds and reminder.kind is not Kind.TEST
+        unwanted = reminder.kind not in prefs.kinds | notifications.CHOSEN_ELSEWHERE
         gone = records is not None and reminder.record_id not in records | {""}
-        if unwanted or gone:
+        if lid in snap.taken or unwanted or gone:
             if lid in from_queue:
                 discard.append(lid)
             continue
@@ -400,36 +444,48 @@ def _send_due(
                 stale=overdue > timedelta(minutes=reminder.stale_after_minutes),
             )
         )
-    if not claims and not discard:
-        return
-    won, dropped = notifications.claim_many(account_id, claims, discard=tuple(discard))
-    stats.considered += len(claims)
-    stats.dropped += dropped
-    if not won:
-        return
+    return _Prepared(account_id, snap, claims, discard)
+
+
+def _claim_and_send(
+    bucket: int, batch: list[_Prepared], sender: push.Sender, stats: RunStats
+) -> None:
+    """Claim a bucket's due reminders in one write, then send those won, account by account.
+
+    Claiming before sending makes sending at most once: a crash after the claim
+    loses that push (the reminder is in the inbox all the same), never repeats it.
+    """
+    claims = {p.account_id: p.claims for p in batch if p.claims}
+    results = notifications.claim_batch(bucket, claims) if claims else {}
+    for p in batch:
+        won, dropped = results.get(p.account_id, ([], 0))
+        stats.considered += len(won) + dropped
+        stats.dropped += dropped
+        queued = {r.ledger_id for r in p.snap.queued}
+        done = [c.reminder.ledger_id for c in p.claims if c.reminder.ledger_id in queued]
+        if done or p.discard:
+            notifications.remove_queued(p.account_id, [*done, *p.discard])
+        if won:
+            _send_won(p.account_id, p.snap, won, sender, stats)
+
+
+def _send_won(
+    account_id: str,
+    snap: notifications.Snapshot,
+    won: list[notifications.Claim],
+    sender: push.Sender,
+    stats: RunStats,
+) -> None:
     devices = list(snap.devices)
     retries: dict[str, list[dict]] = {}
     for item in won:
-        message = payload(item.reminder, prefs, late=item.late)
+        message = payload(item.reminder, snap.prefs, late=item.late)
         retry = _deliver(account_id, devices, sender, item.reminder, message, stats, late=item.late)
         if retry:
             retries[item.reminder.ledger_id] = retry
         stats.sent += 1
         stats.late += int(item.late)
     notifications.record_retries(account_id, retries)
-
-
-def send_reminder(
-    account_id: str,
-    reminder: Reminder,
-    sender: push.Sender,
-    stats: RunStats,
-    now: datetime,
-    prefs: Preferences,
-) -> None:
-    """Claim, then send, one reminder that is due."""
-    snap = notifications.snapshot(account_id)
-    _send_due(account_id, [reminder], sender, stats, now, replace(snap, prefs=prefs))
 
 
 def _retry_pending(
@@ -476,23 +532,39 @@ def _memberships_by_user() -> dict[str, list[Membership]]:
     return by_user
 
 
-def run_account(
-    account_id: str,
+def run_bucket(
+    bucket: int,
+    account_ids: list[str],
     sender: push.Sender,
     now: datetime,
-    memberships: list[Membership] | None = None,
+    members: dict[str, list[Membership]],
 ) -> RunStats:
-    """Send what is due for one account, and its retries whose time has come."""
+    """Send what is due for the accounts of one journal bucket, and their retries due.
+
+    A failure with one account is logged and the others go on.
+    """
     stats = RunStats()
-    if memberships is None:
-        memberships = sharing.memberships_of_user(account_id)
-    snap = notifications.snapshot(account_id)
-    candidates = scheduled_for(account_id, now, snap.prefs, memberships) + list(snap.queued)
-    due = [r for r in candidates if datetime.fromisoformat(r.due_at) <= now]
-    if due:
-        records = frozenset(m.record_id for m in memberships)
-        _send_due(account_id, due, sender, stats, now, snap, records)
-    _retry_pending(account_id, sender, stats, snap, now)
+    batch: list[_Prepared] = []
+    for account_id in account_ids:
+        try:
+            memberships = members.get(account_id, [])
+            snap = notifications.snapshot(account_id)
+            candidates = scheduled_for(account_id, now, snap.prefs, memberships)
+            due = [
+                r for r in [*candidates, *snap.queued] if datetime.fromisoformat(r.due_at) <= now
+            ]
+            records = frozenset(m.record_id for m in memberships)
+            batch.append(_prepare(account_id, due, now, snap, records))
+        except Exception:
+            log.exception("reminders for one account failed; going on with the rest")
+            stats.failed_accounts += 1
+    _claim_and_send(bucket, batch, sender, stats)
+    for p in batch:
+        try:
+            _retry_pending(p.account_id, sender, stats, p.snap, now)
+        except Exception:
+            log.exception("retries for one account failed; going on with the rest")
+            stats.failed_accounts += 1
     return stats
 
 
@@ -505,38 +577,86 @@ def run_once(
 ) -> RunStats:
     """Send everything due now, for every account. Safe to run in several processes.
 
-    Accounts are worked through by ``workers`` threads: much of the time goes on
-    waiting for the disk (each claim is fsynced before anything is sent) and for
-    the push service, and those waits overlap. A failure with one account is
-    logged and the others go on.
+    Accounts are taken a journal bucket at a time (``notifications.BUCKETS``): a
+    bucket's claims are one fsynced write, then its reminders are sent. Buckets
+    are worked through by ``workers`` threads, so the waits for the disk and the
+    push service overlap.
 
     ``shard=(k, n)`` takes only the accounts whose id hashes to ``k`` of ``n``, so
-    that ``n`` processes (one per core; threads share one) split the work without
-    both preparing the same account. Any overlap is harmless: claims decide.
+    that ``n`` processes (one per core; threads share one) split the work. With
+    ``n`` dividing ``BUCKETS`` each process has buckets of its own. Any overlap
+    is harmless: claims decide.
     """
     now = now or clock.now()
+    notifications.forget_old_claims(now)
     members = _memberships_by_user()
     k, n = shard
-    ids = [a.id for a in accounts.all_accounts() if zlib.crc32(a.id.encode()) % n == k]
+    buckets: dict[int, list[str]] = defaultdict(list)
+    for a in accounts.all_accounts():
+        if zlib.crc32(a.id.encode()) % n == k:
+            buckets[notifications.bucket_of(a.id)].append(a.id)
     app = current_app._get_current_object()
 
-    def one(account_id: str) -> RunStats:
+    def one(item: tuple[int, list[str]]) -> RunStats:
         with app.app_context():
             try:
-                return run_account(account_id, sender, now, members.get(account_id, []))
+                return run_bucket(item[0], item[1], sender, now, members)
             except Exception:
-                log.exception("reminders for one account failed; going on with the rest")
-                return RunStats(failed_accounts=1)
+                log.exception("reminders for one bucket failed; going on with the rest")
+                return RunStats(failed_accounts=len(item[1]))
 
     stats = RunStats()
-    if workers <= 1 or len(ids) <= 1:
-        for account_id in ids:
-            stats.add(one(account_id))
+    if workers <= 1:
+        results = [one(item) for item in sorted(buckets.items())]
     else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reminders") as pool:
-            for result in pool.map(one, ids):
-                stats.add(result)
+        with ThreadPoolExecutor(workers, thread_name_prefix="reminders") as pool:
+            results = list(pool.map(one, sorted(buckets.items())))
+    for result in results:
+        stats.add(result)
     return stats
+
+
+def run_in_processes(processes: int, workers: int = DEFAULT_WORKERS) -> RunStats:
+    """``run_once`` in ``processes`` forked processes, shard ``k`` of ``processes`` each.
+
+    One Python process uses one core however many threads it has, so on a machine
+    with two cores two processes send twice as much (docs/benchmarks.md). Each
+    child makes its own Sender: connections and threads are not shared across a
+    fork. Raises ``RuntimeError`` if a child fails; what the others sent stays sent.
+    """
+    app = current_app._get_current_object()
+    now = clock.now()
+    ctx = multiprocessing.get_context("fork")  # the child has this app, as configured
+    children = []
+    for k in range(processes):
+        reader, writer = ctx.Pipe(duplex=False)
+        child = ctx.Process(
+            target=_run_shard, args=(app, now, (k, processes), workers, writer), daemon=True
+        )
+        child.start()
+        writer.close()
+        children.append((child, reader))
+    stats, failed = RunStats(), 0
+    for child, reader in children:
+        try:
+            stats.add(reader.recv())
+        except EOFError:  # the child died before reporting
+            failed += 1
+        child.join()
+        failed += int(child.exitcode != 0)
+    if failed:
+        raise RuntimeError(f"{failed} of {processes} sender processes failed")
+    return stats
+
+
+def _run_shard(app, now: datetime, shard: tuple[int, int], workers: int, out) -> None:
+    with app.app_context():
+        sender = make_sender(workers)
+        try:
+            out.send(run_once(sender, now, workers=workers, shard=shard))
+        finally:
+            sender.close()
+            out.close()
 
 
 def send_test(account_id: str, sender: push.Sender) -> RunStats:
@@ -551,7 +671,8 @@ def send_test(account_id: str, sender: push.Sender) -> RunStats:
         STALE_MINUTES[Kind.TEST],
     )
     stats = RunStats()
-    _send_due(account_id, [reminder], sender, stats, now, notifications.snapshot(account_id))
+    prepared = _prepare(account_id, [reminder], now, notifications.snapshot(account_id))
+    _claim_and_send(notifications.bucket_of(account_id), [prepared], sender, stats)
     return stats
 
 

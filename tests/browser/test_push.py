@@ -11,16 +11,20 @@ the VAPID JWT, decrypted the body with the browser key and recorded the plaintex
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from playwright.sync_api import Page
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from playwright.sync_api import Page, expect
 
 from tests.pushservice import (
     PushService,
     add_browser,
+    b64u,
     make_household,
     make_sender,
     use_local_push,
@@ -131,3 +135,32 @@ def test_a_pushed_reminder_is_shown_by_the_service_worker_with_the_generic_text(
     assert notification["data"] == {"url": payload["url"]}
     assert "Private wording" not in json.dumps(shown)
     cdp.detach()
+
+
+def test_a_renewed_subscription_reaches_the_server_through_the_service_worker(
+    new_phone, live_server
+):
+    """``pushsubscriptionchange`` cannot be fired from outside, so the handler's work,
+    ``renewSubscription``, is called in the registered worker with a new subscription."""
+    page = new_phone()
+    sign_in(page, DEMO_USERS["carer"])
+    page.goto("/notifications")
+    wait_for(page, lambda: page.evaluate(WORKER_STATE) == "activated", "the worker to activate")
+    worker = wait_for(page, lambda: page.context.service_workers, "the worker")[0]
+    key = ec.generate_private_key(ec.SECP256R1())
+    raw = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    subscription = {
+        "endpoint": f"https://fcm.googleapis.com/fcm/send/renewed-{secrets.token_hex(8)}",
+        "keys": {"p256dh": b64u(raw), "auth": b64u(secrets.token_bytes(16))},
+    }
+    renewed = worker.evaluate(
+        "(sub) => renewSubscription(null, { toJSON: () => sub })", subscription
+    )
+    assert renewed is True
+    page.reload()
+    device = page.locator("li", has_text="This device (renewed)")
+    expect(device).to_have_count(1)
+    device.get_by_role("button", name="Turn off").click()  # leave the demo as it was
+    expect(page.locator("li", has_text="This device (renewed)")).to_have_count(0)
