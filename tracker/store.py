@@ -21,18 +21,31 @@ Why it looks like this (measured on these machines, see ``../shared/DESIGN.md``)
   than one small part, however long or busy the history.
 * A file that cannot be parsed raises :class:`UnreadableFile` naming it. It is
   never overwritten with an empty database.
+* Deleting a folder takes each file's lock before removing it, so a write in
+  progress finishes first and one waiting for the lock is refused
+  (:class:`ScopeDeleted`: it finds its lock file gone) instead of writing the
+  file again. A folder deleted ``forever`` (a person's record) is also listed,
+  by a one-way hash of its path, in ``system/deleted-folders``: every later
+  write under it is refused, checked under the file's lock, so nothing a late
+  writer does can bring the record back.
+* :meth:`Store.snapshot` reads every file under its lock for backups, and
+  holds the deleted-folders lock meanwhile, so no record is deleted halfway
+  through a backup.
 
 The public interface is small and backend-neutral (plain dicts in and out), so a
 PostgreSQL backend can be added later without touching the domain modules:
 :meth:`Store.read`, :meth:`Store.transaction`, :meth:`Store.append_entry`,
 :meth:`Store.get_entry`, :meth:`Store.update_entry`, :meth:`Store.delete_entry`,
-:meth:`Store.list_entries`, :meth:`Store.delete_scope_folder`.
+:meth:`Store.list_entries`, :meth:`Store.delete_scope_folder`, :meth:`Store.snapshot`,
+:meth:`Store.write_file`, :meth:`Store.remove_file`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import itertools
 import os
 import re
 import secrets
@@ -67,6 +80,10 @@ _BUCKET_RE = re.compile(r"^(\d{4}-\d{2})(?:\.(\d{1,4}))?$")
 # write rewrites stays small however busy the month (20 entries a day is ~600).
 BUCKET_CAP = 100
 _CLIENT_KEY_RE = re.compile(r"^[a-z0-9]{6,40}$")
+_FILE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.[a-z0-9]{1,8}$")
+# Folders deleted for good, by a hash of their scope, so no late write recreates them.
+RETIRED_SCOPE = "system/deleted-folders"
+RETIRED_TABLE = "folders"
 
 Doc = dict[str, Any]
 
@@ -87,6 +104,14 @@ class NewerSchema(StoreError):
     """A data file was written by a newer version of the tracker."""
 
 
+class ScopeDeleted(StoreError):
+    """A write was refused because its folder has been deleted (a late writer)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} is in a deleted folder; the write was refused.")
+        self.path = path
+
+
 def new_id(nbytes: int = 6) -> str:
     """A short random id made of lowercase hex, safe in paths and URLs."""
     return secrets.token_hex(nbytes)
@@ -97,6 +122,8 @@ def new_id(nbytes: int = 6) -> str:
 _CACHE_MAX_FILES = 2048
 _cache: OrderedDict[str, tuple[tuple[int, int, int], dict]] = OrderedDict()
 _cache_lock = threading.Lock()
+# The parsed deleted-folders file and the set of its keys, made once per version.
+_retired_memo: list[Any] = []
 
 
 def _cache_get(path: str, key: tuple[int, int, int]) -> dict | None:
@@ -195,15 +222,23 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_atomic(path: Path, data: dict) -> None:
-    """Temp file → fsync → os.replace → fsync folder. Caller holds the lock."""
+    """Write a data file (see :func:`_replace_bytes`) and cache what it now holds."""
+    _replace_bytes(path, orjson.dumps(data))
+    _cache_put(str(path), _stat_key(os.stat(path)), data)
+
+
+def _replace_bytes(path: Path, payload: bytes) -> None:
+    """Temp file → fsync → os.replace → fsync folder (and any made). Caller holds the lock."""
     folder = path.parent
+    made = list(itertools.takewhile(lambda p: not p.exists(), (folder, *folder.parents)))
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for new_folder in reversed(made):
+        _fsync_dir(new_folder.parent)
     try:
         prev_mtime = os.stat(path).st_mtime_ns
     except FileNotFoundError:
         prev_mtime = 0
-    payload = orjson.dumps(data)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
@@ -217,19 +252,95 @@ def _write_atomic(path: Path, data: dict) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(folder)
-    _cache_put(str(path), _stat_key(os.stat(path)), data)
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Exclusive inter-process and inter-thread lock for one data file."""
+def _locked(path: Path, guard: Callable[[], None] | None = None) -> Iterator[None]:
+    """Exclusive inter-process and inter-thread lock for one data file.
+
+    Refuses (:class:`ScopeDeleted`) if the file's folder was deleted while this
+    waited for the lock (the lock file it holds is no longer linked), or if
+    ``guard`` raises once the lock is held.
+    """
+    if guard is not None:
+        guard()  # refuse early, before making any folder
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    lock_path = f"{path}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink == 0:
+            raise ScopeDeleted(path)
+        if guard is not None:
+            try:
+                guard()
+            except ScopeDeleted:
+                _abandon(lock_path, fd)
+                raise
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+def _abandon(lock_path: str, fd: int) -> None:
+    """Remove the lock file (and any empty folders) a refused writer made."""
+    with contextlib.suppress(FileNotFoundError):
+        if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
+            os.unlink(lock_path)
+    folder = Path(lock_path).parent
+    with contextlib.suppress(OSError):
+        while True:
+            folder.rmdir()  # only ever an empty folder; stops at the first that is not
+            folder = folder.parent
+
+
+def _read_locked(path: Path) -> bytes | None:
+    """The bytes of one file read under a shared lock; ``None`` if it is gone.
+
+    A file that is not a data file and has never had a lock (it was put in place
+    whole, by rename) is read as it is.
+    """
+    try:
+        flags = os.O_RDWR | (os.O_CREAT if path.suffix == ".json" else 0)
+        fd = os.open(f"{path}.lock", flags, 0o600)
+    except FileNotFoundError:
+        if path.suffix == ".json":
+            return None  # its folder was deleted meanwhile
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        if os.fstat(fd).st_nlink == 0:
+            return None
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+    finally:
+        os.close(fd)
+
+
+def _remove_locked(path: Path) -> None:
+    """Remove a data file and its lock file while holding that lock."""
+    try:
+        fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}.lock")
+    finally:
+        os.close(fd)
+    _cache_drop(str(path))
+
+
+def _folder_key(folder_scope: str) -> str:
+    return hashlib.sha256(folder_scope.encode()).hexdigest()[:32]
 
 
 # --- TinyDB inside a transaction ---------------------------------------------------
@@ -407,6 +518,33 @@ class Store:
             raise ValueError(f"bad scope or stream {scope!r} {stream!r}")
         return self.root / scope / f"{stream}-{bucket}.json"
 
+    # -- folders deleted for good
+    def _retired_keys(self) -> frozenset[str]:
+        data = _load(self._path(RETIRED_SCOPE))
+        if not data:
+            return frozenset()
+        with _cache_lock:
+            if _retired_memo and _retired_memo[0] is data:
+                return _retired_memo[1]
+        keys = frozenset(d["id"] for d in data.get(RETIRED_TABLE, {}).values())
+        with _cache_lock:
+            _retired_memo[:] = [data, keys]
+        return keys
+
+    def _is_retired(self, path: Path, keys: frozenset[str]) -> bool:
+        folders = path.relative_to(self.root).parts[:-1]
+        return any(_folder_key("/".join(folders[: i + 1])) in keys for i in range(len(folders)))
+
+    def _guard(self, path: Path) -> Callable[[], None]:
+        """A check that refuses a write under a folder deleted for good."""
+
+        def check() -> None:
+            keys = self._retired_keys()
+            if keys and self._is_retired(path, keys):
+                raise ScopeDeleted(path)
+
+        return check
+
     # -- lifecycle
     def init(self) -> int:
         """Create the folder and remove leftover temporary files; returns how many."""
@@ -443,7 +581,7 @@ class Store:
     def transaction(self, scope: str) -> Iterator[Transaction]:
         """Lock, read, let the caller change tables, then write atomically if changed."""
         path = self._path(scope)
-        with _locked(path):
+        with _locked(path, self._guard(path)):
             data = _load(path, use_cache=False)
             if data is None:
                 data = {META_TABLE: {"1": {"schema_version": SCHEMA_VERSION}}}
@@ -480,7 +618,7 @@ class Store:
         part = parts[-1] if parts else 0
         while True:
             path = self._bucket_path(scope, stream, _bucket_name(month, part))
-            with _locked(path):
+            with _locked(path, self._guard(path)):
                 data = _load(path, use_cache=False)
                 if data is None:
                     data = {META_TABLE: {"1": {"schema_version": SCHEMA_VERSION}}}
@@ -526,7 +664,7 @@ class Store:
         path = self._bucket_path(scope, stream, bucket)
         if not path.exists():
             return False
-        with _locked(path):
+        with _locked(path, self._guard(path)):
             tx = Transaction(_load(path, use_cache=False) or {})
             changed = change(tx)
             if changed:
@@ -581,13 +719,31 @@ class Store:
         return out
 
     # -- whole folders
-    def delete_scope_folder(self, folder_scope: str) -> None:
-        """Remove every file under a scope folder (used when a record is deleted)."""
+    def delete_scope_folder(self, folder_scope: str, *, forever: bool = False) -> None:
+        """Remove every file under a scope folder, each under its lock.
+
+        A write already holding a file's lock finishes first and is then removed;
+        one waiting for it is refused with :class:`ScopeDeleted`. With
+        ``forever`` (a person's record is deleted) the folder is first listed as
+        deleted, so every later write under it is refused too and nothing can
+        recreate it; that list holds only a hash of the folder's path.
+        """
         if not _SCOPE_RE.fullmatch(folder_scope):
             raise ValueError(folder_scope)
         folder = self.root / folder_scope
+        if forever:
+            key = _folder_key(folder_scope)
+            with self.transaction(RETIRED_SCOPE) as tx:
+                if tx.get(RETIRED_TABLE, key) is None:
+                    tx.insert(RETIRED_TABLE, {"id": key}, checked=True)
         if folder.is_dir():
-            shutil.rmtree(folder)
+            files = [p for p in folder.rglob("*") if not p.is_dir()]
+            names = {p.with_suffix("") if p.suffix == ".lock" else p for p in files}
+            for path in sorted(names):
+                if not path.name.startswith(TEMP_PREFIX):
+                    _remove_locked(path)
+            # What is left: empty folders, and temporary files of writes that crashed.
+            shutil.rmtree(folder, ignore_errors=True)
             _fsync_dir(folder.parent)
         with _cache_lock:
             for key in [k for k in _cache if k.startswith(str(folder) + os.sep)]:
@@ -598,6 +754,70 @@ class Store:
         for p in sorted(self.root.rglob("*.json")):
             if not p.name.startswith(TEMP_PREFIX):
                 yield p
+
+    def snapshot(self) -> Iterator[tuple[str, bytes]]:
+        """Every file as (path relative to the root, bytes), each data file read under its lock.
+
+        Each file is a version that really existed (never a half-written one) and
+        holds every write acknowledged before the snapshot began. Folders deleted
+        for good are left out, and none is deleted while the snapshot runs (it
+        holds the deleted-folders lock), so a backup never holds part of a
+        deleted record. Files outside ``system/`` come first, so the indexes,
+        read last, may name a record whose folder was copied before it had
+        anything in it, but never miss one whose data was copied.
+        """
+        retired_path = self._path(RETIRED_SCOPE)
+        with _locked(retired_path):
+            keys = self._retired_keys()
+            paths = [
+                p
+                for p in self.root.rglob("*")
+                if not p.name.startswith(TEMP_PREFIX)
+                and p.suffix != ".lock"
+                and p.is_file()
+                and not self._is_retired(p, keys)
+            ]
+            paths.sort(key=lambda p: (p.relative_to(self.root).parts[0] == "system", str(p)))
+            for path in paths:
+                # This process already holds the deleted-folders lock: read that file as is.
+                raw = retired_path.read_bytes() if path == retired_path else _read_locked(path)
+                if raw is not None:
+                    yield path.relative_to(self.root).as_posix(), raw
+
+    # -- other files (receipt photos): written like data files, never parsed
+    def _file_path(self, folder_scope: str, name: str) -> Path:
+        if (
+            not _SCOPE_RE.fullmatch(folder_scope)
+            or not _FILE_RE.fullmatch(name)
+            or name.endswith((".json", ".lock"))
+        ):
+            raise ValueError(f"bad folder or file name {folder_scope!r} {name!r}")
+        return self.root / folder_scope / name
+
+    def write_file(self, folder_scope: str, name: str, payload: bytes) -> Path:
+        """Put a file that is not a table (a receipt photo) in a scope folder.
+
+        Written like the data files (atomically, under its lock), so a backup or a
+        deletion never meets half of it, and refused with :class:`ScopeDeleted`
+        if the folder has been deleted forever.
+        """
+        path = self._file_path(folder_scope, name)
+        with _locked(path, self._guard(path)):
+            _replace_bytes(path, payload)
+        return path
+
+    def remove_file(self, folder_scope: str, name: str) -> bool:
+        """Remove a file put there by :meth:`write_file`; ``False`` if there was none."""
+        path = self._file_path(folder_scope, name)
+        if not path.exists():
+            return False
+        with _locked(path, self._guard(path)):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                return False
+            _fsync_dir(path.parent)
+            return True
 
     def check_all(self) -> list[str]:
         """Parse every data file; return one message per unreadable file."""
@@ -613,6 +833,7 @@ class Store:
 __all__ = [
     "SCHEMA_VERSION",
     "NewerSchema",
+    "ScopeDeleted",
     "Store",
     "StoreError",
     "Transaction",

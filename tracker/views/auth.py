@@ -90,7 +90,7 @@ def sign_out():
 # Both pages that check the current password share one limit. Without it, a
 # signed-in session left open (a lost phone, a shared laptop) could guess the
 # password on the change-password page without end, then take the account.
-_password_checks = limiter.shared_limit(
+password_checks = limiter.shared_limit(
     lambda: _cfg("TRACKER_SIGNIN_LIMIT_ACCOUNT"),
     scope="password-check",
     methods=["POST"],
@@ -101,7 +101,7 @@ _password_checks = limiter.shared_limit(
 
 @bp.route("/account/confirm-password", methods=["GET", "POST"])
 @requires(Permission.SIGNED_IN)
-@_password_checks
+@password_checks
 def confirm_password():
     form = ConfirmPasswordForm()
     next_url = safe_next(request.args.get("next"), url_for("auth.account"))
@@ -122,7 +122,7 @@ def account():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @requires(Permission.SIGNED_IN)
-@_password_checks
+@password_checks
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
