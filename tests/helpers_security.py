@@ -140,6 +140,21 @@ def plant(record_id: str, mark: str | dict[Category, str], *, by: str) -> dict[s
             record_id, by=by, what=m(Category.PLAN, "budget line"), amount=Decimal("12.50")
         )
         made["line_id"] = [line.id for line in plan.budget_lines]
+        try:
+            from tracker import budget
+        except ImportError:  # budget monitoring not built yet
+            budget = None
+        if budget is not None:
+            spend = budget.record_spending(
+                record_id,
+                on=today,
+                amount=Decimal("9.99"),
+                payee=m(Category.BUDGET, "spend payee"),
+                line_id=made["line_id"][0],
+                author_id=by,
+                note=m(Category.BUDGET, "spend note"),
+            )
+            made["spend_id"] = [spend.id]
     goal = goals.add_goal(
         record_id,
         by=by,

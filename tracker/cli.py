@@ -1,4 +1,4 @@
-"""Command-line tools: demo data and server, coordinator accounts, data checks."""
+"""Command-line tools: demo data and server, coordinator accounts, data checks, backups."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.request
 from datetime import date
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -57,16 +58,31 @@ def register(app: Flask) -> None:
     @app.cli.command("send-reminders")
     @click.option("--loop", "forever", is_flag=True, help="Keep running, once a minute.")
     @click.option("--interval", default=60.0, show_default=True, help="Seconds between rounds.")
-    def send_reminders(forever: bool, interval: float) -> None:
+    @click.option(
+        "--processes",
+        default=1,
+        show_default=True,
+        type=click.IntRange(1, 64),
+        help="Sender processes, each taking a share of the accounts (one per core).",
+    )
+    def send_reminders(forever: bool, interval: float, processes: int) -> None:
         """Send every reminder that is due (run it each minute from cron or a systemd timer)."""
-        from . import reminders
+        from . import push, reminders
 
-        sender = reminders.make_sender()
+        if forever and processes > 1:
+            raise click.UsageError("--loop runs in one process; leave out --processes.")
+        try:
+            sender = reminders.make_sender()
+        except push.PushConfigError as error:
+            raise click.ClickException(str(error)) from None
         try:
             if forever:
                 reminders.loop(sender, interval)
             else:
-                stats = reminders.run_once(sender)
+                if processes > 1:
+                    stats = reminders.run_in_processes(processes)
+                else:
+                    stats = reminders.run_once(sender)
                 click.echo(
                     f"sent {stats.sent} (late {stats.late}), dropped {stats.dropped}, "
                     f"delivered to {stats.delivered} device(s), {stats.retries} to retry"
@@ -90,6 +106,68 @@ def register(app: Flask) -> None:
         else:
             vapid = push.load_or_create_key(data_dir)
         click.echo(push.public_key(vapid))
+
+    @app.cli.command("backup")
+    @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+    def backup(dest: Path) -> None:
+        """Copy the whole data folder into DEST (new or empty) while the app runs."""
+        from .backups import BackupError, take_backup
+        from .store import get_store
+
+        try:
+            summary = take_backup(get_store(), dest)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Backed up {summary.files} file(s), {summary.size} bytes, to {dest}.")
+
+    @app.cli.command("restore")
+    @click.argument("snapshot", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    @click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
+    def restore(snapshot: Path, data_dir: Path) -> None:
+        """Restore the backup SNAPSHOT into DATA_DIR, which must be new or empty."""
+        from .backups import BackupError, restore_backup
+
+        try:
+            summary = restore_backup(snapshot, data_dir)
+        except BackupError as exc:
+            for problem in exc.problems:
+                click.echo(problem, err=True)
+            raise click.ClickException("Nothing was restored.") from None
+        click.echo(f"Restored {summary.files} file(s) into {data_dir}. Every data file reads.")
+
+    @app.cli.command("import-record")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option(
+        "--owner-email",
+        default=None,
+        help="The account here that will own the record (default: the email in the file).",
+    )
+    @click.option(
+        "--max-mb",
+        type=click.IntRange(1, 4096),
+        default=64,
+        show_default=True,
+        help="Refuse a larger file (raise it for a record with many receipt photos).",
+    )
+    def import_record(file: Path, owner_email: str | None, max_mb: int) -> None:
+        """Recreate a person's record from their "Download all your data" file."""
+        from . import exports
+
+        try:
+            limit = max_mb * 2**20
+            exports.check_size(file.stat().st_size, limit)  # before reading it into memory
+            result = exports.import_bytes(file.read_bytes(), owner_email=owner_email, limit=limit)
+        except exports.ImportRefused as refused:
+            for problem in refused.problems:
+                click.echo(f"- {problem}", err=True)
+            raise click.ClickException("Nothing was imported.") from None
+        click.echo(f"Imported record {result.record_id}, owned by {result.owner_email}.")
+        for who in result.linked:
+            click.echo(f"Linked again: {who}")
+        for who in result.not_linked:
+            click.echo(f"Not linked (no matching account here; invite them again): {who}")
+        if result.preferences_kept:
+            click.echo("The owner's reminder settings were applied to their account here.")
 
     @app.cli.command("check-data")
     def check_data() -> None:

@@ -8,15 +8,28 @@ month four brings a hospital stay, low mood and poor sleep, and a slow recovery.
 
 from __future__ import annotations
 
+import io
 import math
 import random
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from . import accounts, actions, early_warnings, goals, logs, plans, records, sharing, trackers
+from . import (
+    accounts,
+    actions,
+    budget,
+    early_warnings,
+    goals,
+    logs,
+    plans,
+    receipts,
+    records,
+    sharing,
+    trackers,
+)
 from .actions import Owner, Repeat, Schedule
 from .logs import DiaryMark
-from .plans import BudgetHeld, ContactRole
+from .plans import BudgetHeld, ContactRole, LineCategory, LinePeriod
 from .roles import Role
 from .trackers import TrackerKind
 
@@ -107,6 +120,7 @@ def load(today: date | None = None) -> None:
 
     _plan(record.id, coordinator.id, start, today, carer.id)
     _contacts_and_budget(record.id, coordinator.id)
+    _spending(record.id, person.id, start, today)
     _logs(record.id, person.id, carer.id, start, rng)
     _caseload(coordinator.id, today, rng)
 
@@ -138,14 +152,76 @@ def _contacts_and_budget(record_id: str, by: str) -> None:
         phone="01632 960 001",
     )
     plans.save_budget(record_id, by=by, total=Decimal("18500.00"), held=BudgetHeld.DIRECT_PAYMENT)
-    for what, amount in (
-        ("Personal assistant wages", "12480.00"),
-        ("Employer costs: tax, National Insurance, pension, insurance", "2100.00"),
-        ("Pulmonary rehabilitation classes", "1420.00"),
-        ("Breathing and relaxation therapy", "1500.00"),
-        ("Travel to groups", "1000.00"),
+    for what, amount, category, period in (
+        ("Personal assistant wages", "240.00", LineCategory.PA_WAGES, LinePeriod.WEEKLY),
+        (
+            "Employer costs: tax, National Insurance, pension, insurance",
+            "175.00",
+            LineCategory.EMPLOYER_COSTS,
+            LinePeriod.MONTHLY,
+        ),
+        ("Pulmonary rehabilitation classes", "1420.00", LineCategory.THERAPY, LinePeriod.YEARLY),
+        ("Breathing and relaxation therapy", "125.00", LineCategory.THERAPY, LinePeriod.MONTHLY),
+        ("Travel to groups", "1000.00", LineCategory.TRAVEL, LinePeriod.YEARLY),
     ):
-        plans.add_budget_line(record_id, by=by, what=what, amount=Decimal(amount))
+        plans.add_budget_line(
+            record_id,
+            by=by,
+            what=what,
+            amount=Decimal(amount),
+            category=category,
+            period=period,
+        )
+
+
+def _spending(record_id: str, person_id: str, start: date, today: date) -> None:
+    """Six months of direct-payment records: PA wages each Friday (none while the PA was on
+    leave and Sam in hospital), rehab fees each term, employer costs and therapy monthly,
+    taxis now and then."""
+    rng = random.Random(SEED + 9)  # its own stream: the logs' story stays as it was
+    ids = [line.id for line in plans.get_plan(record_id).budget_lines]
+    pa, employer, rehab, therapy, travel = ids
+    for i in range(1, DAYS):
+        day = start + timedelta(days=i)
+        if day >= today:
+            break
+        spends = []
+        if day.weekday() == 4 and not 90 <= i < 130:
+            spends.append((pa, "240.00", "Priya Shah (PA)", "Weekly wages"))
+        if i in (20, 111):
+            spends.append((rehab, "355.00", "Breathe Well Rehab", "Term fee: 10 classes"))
+        if day.day == 28:
+            spends.append((employer, "175.00", "Payroll service", "PAYE, NI, pension"))
+            if not 96 <= i < 124:
+                spends.append((therapy, "125.00", "Calm Breath Therapies", "Four sessions"))
+        if day.weekday() == 1 and rng.random() < 0.6:
+            fare = f"{rng.choice([12, 14, 16, 18])}.{rng.choice(['00', '50'])}"
+            spends.append((travel, fare, "Town Taxis", "To the walking group"))
+        for line_id, amount, payee, note in spends:
+            budget.record_spending(
+                record_id,
+                on=day,
+                amount=Decimal(amount),
+                payee=payee,
+                line_id=line_id,
+                author_id=person_id,
+                note=note,
+                # The first rehab fee kept its receipt, so the demo shows one.
+                receipt_id=_demo_receipt(record_id) if i == 20 and line_id == rehab else None,
+            )
+
+
+def _demo_receipt(record_id: str) -> str:
+    """A plain photographed-receipt stand-in: a small white PNG with a few grey lines."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (240, 320), "white")
+    draw = ImageDraw.Draw(picture)
+    for y in range(40, 280, 24):
+        draw.line((24, y, 216, y), fill=(150, 150, 150), width=3)
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return receipts.save_receipt(record_id, out.getvalue())
 
 
 def _plan(record_id: str, by: str, start: date, today: date, carer_id: str) -> None:

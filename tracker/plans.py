@@ -132,6 +132,54 @@ class BudgetHeld(StrEnum):
         }[self.value]
 
 
+class LineCategory(StrEnum):
+    """What a budget line pays for (hidden costs such as employer's tax get their own)."""
+
+    PA_WAGES = "pa_wages"
+    EMPLOYER_COSTS = "employer_costs"
+    AGENCY_CARE = "agency_care"
+    THERAPY = "therapy"
+    EQUIPMENT = "equipment"
+    TRAVEL = "travel"
+    TRAINING = "training"
+    INSURANCE = "insurance"
+    THIRD_PARTY_FEES = "third_party_fees"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "pa_wages": "Personal assistant (PA) wages",
+            "employer_costs": "Employer costs (tax, National Insurance, pension)",
+            "agency_care": "Agency care",
+            "therapy": "Therapy",
+            "equipment": "Equipment",
+            "travel": "Travel",
+            "training": "Training",
+            "insurance": "Insurance",
+            "third_party_fees": "Third-party fees",
+            "other": "Other",
+        }[self.value]
+
+
+class LinePeriod(StrEnum):
+    """How often a budget line's planned amount comes round."""
+
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+    ONE_OFF = "one_off"
+
+    @property
+    def label(self) -> str:
+        return {
+            "weekly": "Each week",
+            "monthly": "Each month",
+            "yearly": "Each year",
+            "one_off": "Once (a one-off cost)",
+        }[self.value]
+
+
 @dataclass(frozen=True)
 class Contact:
     id: str
@@ -144,9 +192,16 @@ class Contact:
 
 @dataclass(frozen=True)
 class BudgetLine:
+    """A part of the budget: ``amount`` is planned per ``period`` (lines made before
+    periods existed are yearly). ``due_on`` is when a one-off cost falls."""
+
     id: str
     what: str
     amount: Decimal
+    category: LineCategory = LineCategory.OTHER
+    period: LinePeriod = LinePeriod.YEARLY
+    goal_ids: tuple[str, ...] = ()
+    due_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -204,10 +259,7 @@ def _from_doc(doc: dict | None) -> Plan:
         ),
         budget_total=Decimal(budget["total"]) if budget.get("total") else None,
         budget_held=BudgetHeld(budget["held"]) if budget.get("held") else None,
-        budget_lines=tuple(
-            BudgetLine(line["id"], line["what"], Decimal(line["amount"]))
-            for line in budget.get("lines", [])
-        ),
+        budget_lines=tuple(_line_from_doc(line) for line in budget.get("lines", [])),
         start_date=_d(doc.get("start_date")),
         next_review=_d(doc.get("next_review")),
         review_interval_months=int(doc.get("review_interval_months", 12)),
@@ -216,6 +268,18 @@ def _from_doc(doc: dict | None) -> Plan:
         version=int(doc.get("version", 0)),
         updated_at=doc.get("updated_at", ""),
         updated_by=doc.get("updated_by", ""),
+    )
+
+
+def _line_from_doc(line: dict) -> BudgetLine:
+    return BudgetLine(
+        line["id"],
+        line["what"],
+        Decimal(line["amount"]),
+        LineCategory(line.get("category") or LineCategory.OTHER),
+        LinePeriod(line.get("period") or LinePeriod.YEARLY),
+        tuple(line.get("goal_ids", ())),
+        _d(line.get("due_on")),
     )
 
 
@@ -366,16 +430,71 @@ def save_budget(record_id: str, *, by: str, total: Decimal | None, held: BudgetH
     return _change(record_id, by, apply)
 
 
-def add_budget_line(record_id: str, *, by: str, what: str, amount: Decimal) -> Plan:
+def _line_doc(
+    line_id: str,
+    what: str,
+    amount: Decimal,
+    category: LineCategory,
+    period: LinePeriod,
+    goal_ids: tuple[str, ...],
+    due_on: date | None,
+) -> dict:
+    if not isinstance(amount, Decimal):
+        raise TypeError("budget amounts are Decimal, never float")
+    doc: dict[str, Any] = {"id": line_id, "what": what.strip(), "amount": str(amount)}
+    # Lines that say nothing more stay as they always were (yearly, other).
+    if category is not LineCategory.OTHER or period is not LinePeriod.YEARLY or goal_ids:
+        doc |= {"category": category.value, "period": period.value, "goal_ids": list(goal_ids)}
+    if due_on is not None:
+        doc["due_on"] = due_on.isoformat()
+    return doc
+
+
+def add_budget_line(
+    record_id: str,
+    *,
+    by: str,
+    what: str,
+    amount: Decimal,
+    category: LineCategory = LineCategory.OTHER,
+    period: LinePeriod = LinePeriod.YEARLY,
+    goal_ids: tuple[str, ...] = (),
+    due_on: date | None = None,
+) -> Plan:
+    line = _line_doc(new_id(4), what, amount, category, period, goal_ids, due_on)
+
     def apply(doc: dict) -> None:
         budget = {"total": None, "held": None, "lines": [], **doc.get("budget", {})}
-        budget["lines"] = [
-            *budget["lines"],
-            {"id": new_id(4), "what": what.strip(), "amount": str(amount)},
-        ]
+        budget["lines"] = [*budget["lines"], line]
         doc["budget"] = budget
 
     return _change(record_id, by, apply)
+
+
+def update_budget_line(
+    record_id: str,
+    line_id: str,
+    *,
+    by: str,
+    what: str,
+    amount: Decimal,
+    category: LineCategory,
+    period: LinePeriod,
+    goal_ids: tuple[str, ...] = (),
+    due_on: date | None = None,
+) -> bool:
+    """Change a line's wording, amount, category, period and outcomes; ``False`` if unknown."""
+    if not any(line.id == line_id for line in get_plan(record_id).budget_lines):
+        return False
+    line = _line_doc(line_id, what, amount, category, period, goal_ids, due_on)
+
+    def apply(doc: dict) -> None:
+        budget = dict(doc.get("budget", {}))
+        budget["lines"] = [line if old["id"] == line_id else old for old in budget["lines"]]
+        doc["budget"] = budget
+
+    _change(record_id, by, apply)
+    return True
 
 
 def remove_budget_line(record_id: str, line_id: str, *, by: str) -> bool:

@@ -33,6 +33,7 @@ class Category(StrEnum):
     SYMPTOMS = "symptoms"
     SUPPORT = "support"
     DIARY = "diary"
+    BUDGET = "budget"
 
 
 CATEGORY_LABELS: dict[Category, str] = {
@@ -42,6 +43,7 @@ CATEGORY_LABELS: dict[Category, str] = {
     Category.SYMPTOMS: "Symptoms",
     Category.SUPPORT: "Carer support log",
     Category.DIARY: "Diary",
+    Category.BUDGET: "Budget and spending",
 }
 
 DEFAULT_CATEGORIES: dict[Role, frozenset[Category]] = {
@@ -92,6 +94,12 @@ class Permission(StrEnum):
     MANAGE_SHARING = "manage_sharing"
     VIEW_AUDIT = "view_audit"
     LEAVE_RECORD = "leave_record"
+    DELETE_RECORD = "delete_record"
+    VIEW_BUDGET = "view_budget"
+    RECORD_SPENDING = "record_spending"
+    EXPORT_FHIR = "export_fhir"
+    EXPORT_DATA = "export_data"
+    MANAGE_CALENDAR = "manage_calendar"
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,20 @@ RULES: dict[Permission, Rule] = {
     Permission.LEAVE_RECORD: Rule(
         Scope.RECORD, frozenset({Role.CARER, Role.COORDINATOR}), None, "left the record"
     ),
+    # Only the person deletes their record; a coordinator can only leave it.
+    Permission.DELETE_RECORD: Rule(Scope.RECORD, _OWNER, None, "deleted the record"),
+    # Without the plan too, budget pages name lines by category only (their words are plan text).
+    Permission.VIEW_BUDGET: Rule(Scope.RECORD, _ALL, Category.BUDGET, "looked at the budget"),
+    Permission.RECORD_SPENDING: Rule(
+        Scope.RECORD, _OWNER_CARER, Category.BUDGET, "recorded spending"
+    ),
+    # Carers never export; a coordinator's bundle is narrowed to their categories.
+    Permission.EXPORT_FHIR: Rule(
+        Scope.RECORD, _OWNER_COORD, Category.PLAN, "downloaded the plan as FHIR"
+    ),
+    # The full export holds everything, the diary too: only the person downloads it.
+    Permission.EXPORT_DATA: Rule(Scope.RECORD, _OWNER, None, "downloaded all their data"),
+    Permission.MANAGE_CALENDAR: Rule(Scope.RECORD, _OWNER, None, "changed the calendar feed"),
 }
 
 

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
-from . import actions, clock, goals, logs, plans, reviews
+from . import actions, budget, clock, goals, logs, plans, reviews
 from . import trackers as trk
 from .clock import LONDON
 from .goals import GoalStatus
@@ -37,6 +37,9 @@ TREND_WINDOW_DAYS = 28
 MIN_TREND_DAYS = 7
 TREND_THRESHOLD = 0.10  # of the scale's range
 YES_SHARE_THRESHOLD = 0.2
+# Money: over- or underspent by more than budget.NOTABLE_VARIANCE (20%) of the planned figure,
+# judged only after this many days of the period and once any spending has been recorded.
+MIN_BUDGET_DAYS = 28
 MAX_NOTE = 1000
 MAX_NOTES = 30
 
@@ -67,6 +70,7 @@ class Statement:
     text: str
     evidence: tuple[str, ...] = ()  # log entry ids
     goal_id: str | None = None  # for statements about a goal or an action's goal
+    line_id: str | None = None  # for money statements: the budget line whose figures they use
 
     def to_doc(self) -> dict:
         doc = asdict(self)
@@ -84,6 +88,7 @@ class Statement:
             doc["text"],
             tuple(doc.get("evidence", ())),
             doc.get("goal_id"),
+            doc.get("line_id"),
         )
 
 
@@ -500,6 +505,69 @@ def _log_statements(
     return out
 
 
+def _budget_statements(
+    record_id: str, plan: plans.Plan, docs: list[dict], start: date, today: date
+) -> list[Statement]:
+    """Lines within 20% of the plan so far (working), lines over- or underspent by more,
+    and an underspent personal assistant line beside missed support (not working)."""
+    if plan.start_date is None or not plan.budget_lines:
+        return []
+    first = max(start, plan.start_date)
+    spends = budget.list_spending(record_id, first, today)
+    if not spends or (today - first).days + 1 < MIN_BUDGET_DAYS:
+        return []
+    lines, _, _ = budget.position_between(plan, spends, first, today, today)
+    missed_kind, support = logs.SupportKind.MISSED.value, logs.Kind.SUPPORT.value
+    missed = [
+        d["id"]
+        for d in docs
+        if d["kind"] == support and d["data"]["kind"] == missed_kind and _day_of(d) >= first
+    ]
+    out = []
+    for lp in lines:
+        pos, line = lp.position, lp.line
+        figures = (
+            f"{budget.pounds(pos.planned_to_date, whole=True)} planned and "
+            f"{budget.pounds(pos.spent_to_date, whole=True)} spent since {_nhs(first)}"
+        )
+        if not pos.notable:
+            # On track only with spending on the line to show for it.
+            if pos.spent_to_date and pos.planned_to_date:
+                out.append(
+                    Statement(
+                        f"budget-ok-{line.id}",
+                        Section.WORKING,
+                        Category.BUDGET,
+                        f"Budget, {line.what}: within 20% of the plan ({figures}).",
+                        line_id=line.id,
+                    )
+                )
+            continue
+        out.append(
+            Statement(
+                f"budget-{line.id}",
+                Section.NOT_WORKING,
+                Category.BUDGET,
+                f"Budget, {line.what}: {pos.words} ({figures}).",
+                line_id=line.id,
+            )
+        )
+        if line.category is plans.LineCategory.PA_WAGES and pos.variance > 0 and missed:
+            out.append(
+                Statement(
+                    f"budget-pa-{line.id}",
+                    Section.NOT_WORKING,
+                    Category.BUDGET,
+                    f"{line.what} is {pos.words.replace(', ', ' (')}) while planned support "
+                    f"was missed {_times(len(missed))} in the same period: some support may "
+                    "not have been given.",
+                    tuple(missed),
+                    line_id=line.id,
+                )
+            )
+    return out
+
+
 _MONTHS = (
     "",
     "January",
@@ -538,6 +606,7 @@ def compile_summary(
         *_action_statements(record_id, plan_actions, start, today),
         *_trend_statements(record_id, docs, all_trackers, start, today),
         *_log_statements(docs, {t.id: t for t in all_trackers}, start),
+        *_budget_statements(record_id, plan, docs, start, today),
     ]
     draft = get_draft(record_id)
     notes = [

@@ -69,3 +69,16 @@ def client_key() -> str | None:
     """
     value = request.form.get("client_key", "")
     return value if _CLIENT_KEY.match(value) else None
+
+
+def download(body: bytes | str, mimetype: str, filename: str) -> Response:
+    """A file to save (an export, a PDF, a CSV): an attachment that is never cached.
+
+    What is downloaded is someone's health record: a shared computer's browser cache
+    must not keep a copy, so every download says ``Cache-Control: no-store``.
+    """
+    response = make_response(body)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

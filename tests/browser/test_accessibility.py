@@ -47,6 +47,11 @@ NOT_PAGES = {
     "system.manifest",
     "reviews.prepare_pdf",
     "reviews.summary_pdf",
+    "fhir.export_bundle",  # downloads, a calendar feed and a photo: not pages
+    "data.export_json",
+    "data.calendar_feed",
+    "receipts.show",
+    "budget.statement_csv",
     "home.index",  # only redirects to where each person starts
 }
 NARROW = {"width": 320, "height": 720}

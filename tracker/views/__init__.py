@@ -3,13 +3,18 @@
 from .actions import bp as actions_bp
 from .audit import bp as audit_bp
 from .auth import bp as auth_bp
+from .budget import bp as budget_bp
 from .caseload import bp as caseload_bp
+from .data import bp as data_bp
+from .deletion import bp as deletion_bp
+from .fhir import bp as fhir_bp
 from .goals import bp as goals_bp
 from .home import bp as home_bp
 from .invitations import bp as invitations_bp
 from .logs import bp as logs_bp
 from .notifications import bp as notifications_bp
 from .plan import bp as plan_bp
+from .receipts import bp as receipts_bp
 from .records import bp as records_bp
 from .records import help_bp
 from .reviews import bp as reviews_bp
@@ -28,8 +33,13 @@ BLUEPRINTS = [
     actions_bp,
     logs_bp,
     reviews_bp,
+    budget_bp,
     notifications_bp,
     sharing_bp,
     audit_bp,
     caseload_bp,
+    deletion_bp,
+    fhir_bp,
+    receipts_bp,
+    data_bp,
 ]

@@ -20,7 +20,7 @@ from .. import trackers as trk
 from ..forms.reviews import AnswerForm, NoteForm, RecordReviewForm, RequestForm, ScheduleForm
 from ..roles import Permission, requires
 from ..sharing import entry_visible_to
-from ..web import is_fragment_request, render
+from ..web import download, is_fragment_request, render
 
 bp = Blueprint("reviews", __name__, url_prefix="/records/<record_id>")
 
@@ -305,10 +305,7 @@ def summary_evidence(record_id: str, key: str):
 def _pdf(html: str, filename: str) -> Response:
     from ..pdf import html_to_pdf
 
-    pdf = html_to_pdf(html)
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return download(html_to_pdf(html), "application/pdf", filename)
 
 
 @bp.route("/summary.pdf")
