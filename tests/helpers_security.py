@@ -145,6 +145,10 @@ def plant(record_id: str, mark: str | dict[Category, str], *, by: str) -> dict[s
         except ImportError:  # budget monitoring not built yet
             budget = None
         if budget is not None:
+            # A real receipt photo, so every actor is tried against a real receipt id.
+            from tracker import receipts
+
+            receipt_id = receipts.save_receipt(record_id, _small_png())
             spend = budget.record_spending(
                 record_id,
                 on=today,
@@ -153,8 +157,10 @@ def plant(record_id: str, mark: str | dict[Category, str], *, by: str) -> dict[s
                 line_id=made["line_id"][0],
                 author_id=by,
                 note=m(Category.BUDGET, "spend note"),
+                receipt_id=receipt_id,
             )
             made["spend_id"] = [spend.id]
+            made["receipt_id"] = [receipt_id]
     goal = goals.add_goal(
         record_id,
         by=by,
@@ -241,6 +247,16 @@ def plant(record_id: str, mark: str | dict[Category, str], *, by: str) -> dict[s
         "entry_id": entry_ids,
     }
     return made
+
+
+def _small_png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (4, 3), "white").save(out, "PNG")
+    return out.getvalue()
 
 
 def session_cookie(app: Flask, email: str | None) -> tuple[str, str]:

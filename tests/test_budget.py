@@ -457,21 +457,26 @@ def test_a_coordinator_sees_spending_when_shared_but_never_records_it(
     assert len(stored_spends(app, people)) == 1
 
 
+def _word_line(people: People, line_id: str, what: str, goal_ids: tuple[str, ...] = ()) -> None:
+    """Give the weekly £70 personal assistant line its own words (plan text)."""
+    plans.update_budget_line(
+        people.record_id,
+        line_id,
+        by="x",
+        what=what,
+        amount=Decimal("70"),
+        category=LineCategory.PA_WAGES,
+        period=LinePeriod.WEEKLY,
+        goal_ids=goal_ids,
+    )
+
+
 def test_a_member_shown_the_budget_but_not_the_plan_sees_lines_by_category_only(
     app, people, owner, carer, line_id
 ):
     with app.app_context():
         goal = goals.add_goal(people.record_id, outcome="Walk to the shops", by="x")
-        plans.update_budget_line(
-            people.record_id,
-            line_id,
-            by="x",
-            what="Wages for Priya",
-            amount=Decimal("70"),
-            category=LineCategory.PA_WAGES,
-            period=LinePeriod.WEEKLY,
-            goal_ids=(goal.id,),
-        )
+        _word_line(people, line_id, "Wages for Priya", goal_ids=(goal.id,))
         m = sharing.membership_for(people.carer_id, people.record_id)
         sharing.set_categories(people.record_id, m.id, frozenset({Category.BUDGET}))
     post(carer, budget_url(people, "/spending/new"), spend_form(line_id))
@@ -830,3 +835,113 @@ def test_the_monthly_spending_reminder_is_off_until_the_person_turns_it_on(
     assert post(carer, budget_url(people, "/reminder"), {"on": "0"}).status_code == 404
     assert post(owner, budget_url(people, "/reminder"), {"on": "0"}).status_code == 303
     assert _spending_reminders(app, people, people.owner_id, month_end) == []
+
+
+def _upload_bigger_than_the_request_limit() -> bytes:
+    from tracker.views.budget import RECEIPT_REQUEST_LIMIT
+
+    return b"\xff\xd8\xff\xe0" + b"\0" * (RECEIPT_REQUEST_LIMIT + 1024 * 1024)  # a 7 MB photo
+
+
+def test_a_photo_over_the_request_limit_shows_the_form_again_and_stores_nothing(
+    app, people, owner, line_id
+):
+    response = send_with_file(
+        owner,
+        budget_url(people, "/spending/new"),
+        spend_form(line_id),
+        _upload_bigger_than_the_request_limit(),
+    )
+    page = text(response)
+    assert response.status_code == 413
+    assert "There is a problem" in page and "The receipt must be smaller than 5 MB" in page
+    assert 'href="#receipt"' in page and "Nothing has been saved" in page
+    assert "<h1>Record spending</h1>" in page and "Priya (PA)" not in page  # a blank form
+    assert stored_spends(app, people) == [] and receipt_files(app, people) == []
+    # The blank form still carries a working CSRF token: sending it again saves the spend.
+    assert post(owner, budget_url(people, "/spending/new"), spend_form(line_id)).status_code == 303
+
+
+def test_a_photo_over_the_request_limit_to_another_persons_record_answers_404(
+    app, people, carer, line_id
+):
+    # The carer is not shown the budget: the large request tells them nothing more.
+    response = send_with_file(
+        carer,
+        budget_url(people, "/spending/new"),
+        spend_form(line_id),
+        _upload_bigger_than_the_request_limit(),
+    )
+    assert response.status_code == 404 and "Record spending" not in text(response)
+    assert stored_spends(app, people) == [] and receipt_files(app, people) == []
+
+
+def test_other_budget_forms_keep_the_usual_limit_and_error_page(app, people, owner, line_id):
+    response = owner.post(
+        budget_url(people, f"/lines/{line_id}/edit"),
+        data={"what": "x" * (2 * 1024 * 1024)},
+    )
+    assert response.status_code == 413 and "That is too large to send" in text(response)
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_a_receipt_is_removed_whenever_the_spend_fails_to_save(
+    app, people, owner, line_id, monkeypatch, failure
+):
+    def fail(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(budget, "record_spending", fail)
+    try:
+        response = send_with_file(
+            owner, budget_url(people, "/spending/new"), spend_form(line_id), _jpeg_with_location()
+        )
+    except type(failure):
+        pass  # a KeyboardInterrupt is not an error the app answers
+    else:
+        assert response.status_code == 500
+    assert stored_spends(app, people) == [] and receipt_files(app, people) == []
+
+
+def test_a_coordinator_shown_the_budget_but_not_the_plan_sees_money_statements_by_category_only(
+    app, people, owner, coordinator, line_id
+):
+    from tracker import summaries
+
+    with app.app_context():
+        _word_line(people, line_id, "Wages for Priya")
+    _spend(app, people, line_id, date(2026, 2, 1), "300.00")
+    _missed_support(app, people, date(2026, 2, 3))
+    with app.app_context():
+        summaries.share(people.record_id, by=people.owner_id)
+        m = sharing.membership_for(people.coordinator_id, people.record_id)
+        sharing.set_categories(people.record_id, m.id, frozenset({Category.BUDGET}))
+    summary_url = f"/records/{people.record_id}/summary"
+    page = text(coordinator.get(summary_url))
+    assert "Budget, Personal assistant (PA) wages: £300 underspent, 50%" in page
+    assert "Personal assistant (PA) wages is £300 underspent (50%)" in page
+    assert "Wages for Priya" not in page  # the line's own words are plan text
+    evidence = text(coordinator.get(f"{summary_url}/evidence/budget-{line_id}"))
+    assert "Personal assistant (PA) wages" in evidence and "Wages for Priya" not in evidence
+    # Shown the plan too, the coordinator reads the line's own words, as the person does.
+    with app.app_context():
+        sharing.set_categories(people.record_id, m.id, frozenset({Category.BUDGET, Category.PLAN}))
+    assert "Budget, Wages for Priya: £300 underspent, 50%" in text(coordinator.get(summary_url))
+
+
+def test_money_statements_shared_before_category_wording_are_left_out_without_the_plan():
+    from tracker import summaries
+
+    old = summaries.Statement(
+        "budget-l1",
+        summaries.Section.NOT_WORKING,
+        Category.BUDGET,
+        "Budget, Taxis: …",
+        line_id="l1",
+    )
+    kept = summaries.Statement.from_doc(
+        {k: v for k, v in old.to_doc().items() if k != "budget_only_text"}
+    )
+    shared = summaries.Shared("2026-03-01T09:00:00+00:00", START, START, (kept,))
+    assert shared.visible_to(frozenset({Category.BUDGET})) == []
+    assert shared.visible_to(frozenset({Category.BUDGET, Category.PLAN})) == [kept]

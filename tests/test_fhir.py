@@ -22,11 +22,23 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker import actions, clock, fhir, goals, logs, plans, records, sharing, trackers
+from tracker import (
+    actions,
+    clock,
+    fhir,
+    goals,
+    invitations,
+    logs,
+    plans,
+    records,
+    sharing,
+    trackers,
+)
 from tracker.actions import Outcome, Owner, Repeat, Schedule
 from tracker.goals import GoalStatus
 from tracker.plans import ContactRole
 from tracker.roles import Category, Role
+from tracker.store import StoreError
 
 from .conftest import People, csrf_token, make_account
 
@@ -643,6 +655,78 @@ def test_a_clinical_system_bundle_is_imported_and_what_does_not_fit_is_reported(
         "the end of the plan&#39;s period not kept",
     ]:
         assert reported in page, reported
+
+
+def _held_by_records(app: Flask) -> dict[str, set[str]]:
+    """The record ids each system table and the records folder holds something for."""
+    from tracker.store import get_store
+
+    with app.app_context():
+        store = get_store()
+        held = {
+            scope: {d["record_id"] for d in store.read(scope).all(table)}
+            for scope, table in (
+                (sharing.SCOPE, sharing.TABLE),
+                (invitations.SCOPE, invitations.TABLE),
+            )
+        }
+        held[records.SCOPE] = {d["id"] for d in store.read(records.SCOPE).all(records.TABLE)}
+    folder = Path(app.config["TRACKER_DATA_DIR"]) / "records"
+    held["folders"] = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    return held
+
+
+@pytest.mark.parametrize(
+    ("module", "step"),
+    [
+        (goals, "set_goal_status"),
+        (actions, "add_action"),
+        (invitations, "create_invitation"),
+        (sharing, "add_member"),
+    ],
+)
+def test_a_write_that_fails_part_way_leaves_no_record_membership_or_files_behind(
+    people, login_as, monkeypatch, module, step
+):
+    coordinator = login_as("coord@example.com")
+    caseload_before = coordinator.get("/caseload").get_data(as_text=True)
+    before = _held_by_records(people.app)
+
+    def fail(*args, **kwargs):
+        raise StoreError("the disk is full")
+
+    monkeypatch.setattr(module, step, fail)
+    response = upload(coordinator, json.dumps(CLINICAL_SYSTEM_BUNDLE).encode())
+    monkeypatch.undo()
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert "There is a problem" in page
+    assert "The record could not be saved, so nothing was kept" in page
+    assert _held_by_records(people.app) == before
+    caseload = coordinator.get("/caseload").get_data(as_text=True)
+    assert "Rita Jones" not in caseload
+    assert caseload.count("<tr") == caseload_before.count("<tr")
+
+
+def test_the_record_is_in_the_index_only_after_its_plan_invitation_and_membership(
+    people, login_as, monkeypatch
+):
+    coordinator = login_as("coord@example.com")
+    seen: list[tuple[str, bool]] = []
+    real = {"create_invitation": invitations.create_invitation, "add_member": sharing.add_member}
+
+    def watch(name: str):
+        def step(record_id, *args, **kwargs):
+            seen.append((name, records.get_record(record_id) is not None))
+            return real[name](record_id, *args, **kwargs)
+
+        return step
+
+    monkeypatch.setattr(invitations, "create_invitation", watch("create_invitation"))
+    monkeypatch.setattr(sharing, "add_member", watch("add_member"))
+    response = upload(coordinator, json.dumps(CLINICAL_SYSTEM_BUNDLE).encode())
+    assert response.status_code == 200
+    assert seen == [("create_invitation", False), ("add_member", False)]
 
 
 BAD = {

@@ -15,11 +15,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tracker import actions, clock, digests, goals, logs, plans, reviews, summaries
+from tracker import actions, clock, digests, goals, logs, plans, reviews, sharing, summaries
 from tracker import trackers as trk
 from tracker.actions import Owner, Repeat, Schedule
 from tracker.clock import LONDON
 from tracker.goals import GoalStatus
+from tracker.roles import Category, Role
 
 from .conftest import People, csrf_token
 
@@ -565,3 +566,98 @@ def test_the_latest_review_held_starts_the_next_period(rec: Rec):
     assert rec.run(reviews.period_start, rec.id) == date(2026, 5, 20)
     # A review recorded late does not pull the next one before the latest review's.
     assert rec.get_plan().next_review == date(2027, 5, 20)
+
+
+# --- the charts on the coordinator's shared summary ---------------------------------------
+
+
+def _charted(rec: Rec) -> trk.Tracker:
+    """Mood and a breathlessness tracker, each with a trend statement and a chart."""
+    breath = rec.tracker("Breathlessness", target_max=4)
+    for n in range(7):
+        rec.mood(days_before(40 + n), 2)
+        rec.mood(days_before(n), 4)
+        rec.reading(breath, days_before(40 + n), 4)
+        rec.reading(breath, days_before(n), 7)
+    assert {"trend-mood", f"trend-{breath.id}"} <= set(rec.statements())
+    return breath
+
+
+def _chart_titles(client: FlaskClient, people: People) -> list[str]:
+    """The charts on the coordinator's summary page, by their headings."""
+    body = client.get(url(people, "/summary")).get_data(as_text=True)
+    charts = body.partition('id="heading-charts"')[2]
+    return re.findall(r"<h3>([^<]+)</h3>\s*<p>[^<]*</p>\s*<svg", charts)
+
+
+def _pdf_charts(client: FlaskClient, people: People) -> str:
+    """The words of the summary PDF's charts section."""
+    from .test_summaries import pdf_text
+
+    text = pdf_text(client.get(url(people, "/summary.pdf")))
+    assert "Charts for this period" in text
+    return text.partition("Charts for this period")[2]
+
+
+def _share(owner: FlaskClient, people: People, hide: tuple[str, ...] = ()) -> None:
+    for key in hide:
+        assert send(owner, url(people, f"/prepare/statements/{key}"), {"hide": "1"}).status_code
+    assert send(owner, url(people, "/prepare/share")).status_code == 303
+
+
+def test_the_coordinator_sees_a_chart_for_each_series_the_person_shared(
+    rec, owner, coordinator, people
+):
+    _charted(rec)
+    _share(owner, people)
+    assert _chart_titles(coordinator, people) == ["Mood", "Breathlessness"]
+    pdf = _pdf_charts(coordinator, people)
+    assert "Mood" in pdf and "Breathlessness" in pdf
+
+
+@pytest.mark.parametrize("hidden", ["trend-mood", "trend-{breath}", "hits-{breath}"])
+def test_a_chart_about_a_hidden_statement_is_not_shown_to_the_coordinator(
+    rec, owner, coordinator, people, hidden
+):
+    breath = _charted(rec)
+    if hidden.startswith("hits-"):
+        rec.hit(breath, days_before(3))
+    key = hidden.format(breath=breath.id)
+    _share(owner, people, hide=(key,))
+    gone, kept = ("Mood", "Breathlessness") if key == "trend-mood" else ("Breathlessness", "Mood")
+    assert _chart_titles(coordinator, people) == [kept]
+    pdf = _pdf_charts(coordinator, people)
+    assert kept in pdf
+    assert gone not in pdf
+    # The person still sees every chart on their own draft.
+    body = owner.get(url(people, "/prepare")).get_data(as_text=True)
+    assert "<h3>Mood</h3>" in body and "<h3>Breathlessness</h3>" in body
+
+
+def test_a_chart_follows_the_persons_choice_after_sharing_too(rec, owner, coordinator, people):
+    _charted(rec)
+    _share(owner, people)
+    assert send(owner, url(people, "/prepare/statements/trend-mood"), {"hide": "1"})
+    assert _chart_titles(coordinator, people) == ["Breathlessness"]
+
+
+@pytest.mark.parametrize(
+    ("removed", "left"),
+    [
+        (Category.MOOD, ["Breathlessness"]),
+        (Category.SYMPTOMS, ["Mood"]),
+    ],
+)
+def test_a_chart_in_a_category_not_shared_with_the_coordinator_is_not_shown(
+    rec, owner, coordinator, people, removed, left
+):
+    _charted(rec)
+    _share(owner, people)
+    member = next(
+        m for m in rec.run(sharing.members_of_record, rec.id) if m.role is Role.COORDINATOR
+    )
+    assert rec.run(sharing.set_categories, rec.id, member.id, member.categories - {removed})
+    assert _chart_titles(coordinator, people) == left
+    pdf = _pdf_charts(coordinator, people)
+    gone = "Mood" if removed is Category.MOOD else "Breathlessness"
+    assert left[0] in pdf and gone not in pdf

@@ -105,6 +105,9 @@ class Chart:
     series: Series
     summary: str
     svg: Markup
+    # The keys of the review summary's statements about this series (its trend and,
+    # for a tracker, its warning signs), so a chart can follow its statements.
+    statement_keys: tuple[str, ...] = ()
 
 
 def charts_for(
@@ -129,6 +132,7 @@ def charts_for(
             (
                 trends.mood_series(record_id, first, last, viewer, docs=docs),
                 trends.mood_series(record_id, *before, viewer, docs=docs),
+                ("trend-mood",),
             )
         )
     if viewer.sees(Category.SYMPTOMS):
@@ -137,12 +141,13 @@ def charts_for(
                 (
                     trends.tracker_series(record_id, tracker, first, last, viewer, docs=docs),
                     trends.tracker_series(record_id, tracker, *before, viewer, docs=docs),
+                    (f"trend-{tracker.id}", f"hits-{tracker.id}"),
                 )
             )
     out = []
-    for i, (current, previous) in enumerate(pairs):
+    for i, (current, previous, keys) in enumerate(pairs):
         if skip_empty and not current.points:
             continue
         text = trends.summary(current, previous)
-        out.append(Chart(current, text, line_chart(current, f"{id_prefix}-{i}", text)))
+        out.append(Chart(current, text, line_chart(current, f"{id_prefix}-{i}", text), keys))
     return out

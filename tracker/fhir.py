@@ -32,6 +32,7 @@ from .goals import GoalStatus
 from .plans import ContactRole
 from .roles import Category, Role
 from .sharing import Membership
+from .store import get_store, new_id
 
 FHIR_VERSION = "4.0.1"
 MEDIA_TYPE = "application/fhir+json"
@@ -1324,15 +1325,14 @@ class ImportResult:
     actions: int
 
 
-def start_record(plan: ImportedPlan, *, by: str) -> ImportResult:
-    """Create a new person's record from a read bundle, with ``by`` as its coordinator."""
-    record = records.create_record(plan.name, created_by=by, acting_for=plan.acting_for)
-    sharing.add_member(record.id, by, Role.COORDINATOR)
-    token, _ = invitations.create_invitation(
-        record.id, Role.OWNER, created_by=by, label=record.name
-    )
+class ImportFailed(Exception):
+    """The new record could not be written; everything written for it was removed."""
+
+
+def _write_plan(record_id: str, plan: ImportedPlan, by: str) -> None:
+    """Write the plan, contacts, goals and actions into the new record's own folder."""
     plans.save_plan(
-        record.id,
+        record_id,
         by=by,
         sections=plan.sections,
         start_date=plan.start_date,
@@ -1342,11 +1342,11 @@ def start_record(plan: ImportedPlan, *, by: str) -> ImportResult:
         signed_off_by=plan.signed_off_by,
     )
     for contact in plan.contacts:
-        plans.add_contact(record.id, by=by, **asdict(contact))
+        plans.add_contact(record_id, by=by, **asdict(contact))
     goal_ids = {}
     for g in plan.goals:
         made = goals.add_goal(
-            record.id,
+            record_id,
             outcome=g.outcome,
             by=by,
             need=g.need,
@@ -1355,12 +1355,12 @@ def start_record(plan: ImportedPlan, *, by: str) -> ImportResult:
         )
         goal_ids[g.key] = made.id
         if g.status is not GoalStatus.IN_PROGRESS or g.status_note:
-            goals.set_goal_status(record.id, made.id, g.status, by=by, note=g.status_note)
+            goals.set_goal_status(record_id, made.id, g.status, by=by, note=g.status_note)
         for text in g.notes:
-            goals.add_note(record.id, made.id, text=text, by=by)
+            goals.add_note(record_id, made.id, text=text, by=by)
     for a in plan.actions:
         made_action = actions.add_action(
-            record.id,
+            record_id,
             goal_id=goal_ids[a.goal_key],
             what=a.what,
             owner=a.owner,
@@ -1373,11 +1373,55 @@ def start_record(plan: ImportedPlan, *, by: str) -> ImportResult:
         )
         if a.done:
             actions.mark_occurrence(
-                record.id,
+                record_id,
                 made_action,
                 a.schedule.start,
                 actions.Outcome.DONE,
                 by=by,
                 today=clock.today(),
             )
+
+
+def _discard(record_id: str) -> None:
+    """Remove everything a failed import wrote: the folder, invitation, membership, entry."""
+    store = get_store()
+    store.delete_scope_folder(records.log_scope(record_id))
+    for scope, table in (
+        (invitations.SCOPE, invitations.TABLE),
+        (sharing.SCOPE, sharing.TABLE),
+    ):
+        with store.transaction(scope) as tx:
+            tx.remove_where(table, lambda doc: doc.get("record_id") == record_id)
+    with store.transaction(records.SCOPE) as tx:
+        tx.remove(records.TABLE, record_id)
+
+
+def start_record(plan: ImportedPlan, *, by: str) -> ImportResult:
+    """Create a new person's record from a read bundle, with ``by`` as its coordinator.
+
+    Like the full export's import, the record appears in the index (and so in the
+    coordinator's caseload) only once its plan, goals, actions, invitation and the
+    coordinator's membership are all in place. If any step fails, everything
+    written for it is removed and :class:`ImportFailed` is raised.
+    """
+    record = records.Record(
+        id=new_id(),
+        name=plan.name.strip(),
+        owner_id=None,
+        acting_for=plan.acting_for.strip(),
+        created_by=by,
+        created_at=clock.now().isoformat(),
+    )
+    try:
+        _write_plan(record.id, plan, by)
+        token, _ = invitations.create_invitation(
+            record.id, Role.OWNER, created_by=by, label=record.name
+        )
+        sharing.add_member(record.id, by, Role.COORDINATOR)
+        # Last: the record appears only once everything it holds is in place.
+        with get_store().transaction(records.SCOPE) as tx:
+            tx.insert(records.TABLE, asdict(record))
+    except Exception as exc:
+        _discard(record.id)
+        raise ImportFailed(record.id) from exc
     return ImportResult(record, token, len(plan.goals), len(plan.actions))

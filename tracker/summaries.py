@@ -15,7 +15,7 @@ the statements in categories the person lets them see.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -71,6 +71,9 @@ class Statement:
     evidence: tuple[str, ...] = ()  # log entry ids
     goal_id: str | None = None  # for statements about a goal or an action's goal
     line_id: str | None = None  # for money statements: the budget line whose figures they use
+    # For money statements: the same words naming the line by its category only ("Travel"),
+    # for members shown the budget but not the plan (a line's own words are plan text).
+    budget_only_text: str | None = None
 
     def to_doc(self) -> dict:
         doc = asdict(self)
@@ -89,6 +92,7 @@ class Statement:
             tuple(doc.get("evidence", ())),
             doc.get("goal_id"),
             doc.get("line_id"),
+            doc.get("budget_only_text"),
         )
 
 
@@ -525,46 +529,61 @@ def _budget_statements(
     ]
     out = []
     for lp in lines:
-        pos, line = lp.position, lp.line
-        figures = (
-            f"{budget.pounds(pos.planned_to_date, whole=True)} planned and "
-            f"{budget.pounds(pos.spent_to_date, whole=True)} spent since {_nhs(first)}"
-        )
-        if not pos.notable:
-            # On track only with spending on the line to show for it.
-            if pos.spent_to_date and pos.planned_to_date:
-                out.append(
-                    Statement(
-                        f"budget-ok-{line.id}",
-                        Section.WORKING,
-                        Category.BUDGET,
-                        f"Budget, {line.what}: within 20% of the plan ({figures}).",
-                        line_id=line.id,
-                    )
-                )
-            continue
-        out.append(
-            Statement(
-                f"budget-{line.id}",
-                Section.NOT_WORKING,
-                Category.BUDGET,
-                f"Budget, {line.what}: {pos.words} ({figures}).",
-                line_id=line.id,
-            )
-        )
-        if line.category is plans.LineCategory.PA_WAGES and pos.variance > 0 and missed:
+        # Worded twice: with the line's own words (plan text), and by its category only.
+        as_planned = _line_statements(lp, first, missed, lp.line.what)
+        category_only = _line_statements(lp, first, missed, lp.line.category.label)
+        for (key, section, words, evidence), (_, _, plain, _) in zip(
+            as_planned, category_only, strict=True
+        ):
             out.append(
                 Statement(
-                    f"budget-pa-{line.id}",
-                    Section.NOT_WORKING,
+                    key,
+                    section,
                     Category.BUDGET,
-                    f"{line.what} is {pos.words.replace(', ', ' (')}) while planned support "
-                    f"was missed {_times(len(missed))} in the same period: some support may "
-                    "not have been given.",
-                    tuple(missed),
-                    line_id=line.id,
+                    words,
+                    evidence,
+                    line_id=lp.line.id,
+                    budget_only_text=plain,
                 )
             )
+    return out
+
+
+def _line_statements(
+    lp: budget.LinePosition, first: date, missed: list[str], name: str
+) -> list[tuple[str, Section, str, tuple[str, ...]]]:
+    """(key, section, text, evidence) of one line's money statements, calling it ``name``."""
+    pos, line = lp.position, lp.line
+    figures = (
+        f"{budget.pounds(pos.planned_to_date, whole=True)} planned and "
+        f"{budget.pounds(pos.spent_to_date, whole=True)} spent since {_nhs(first)}"
+    )
+    if not pos.notable:
+        # On track only with spending on the line to show for it.
+        if pos.spent_to_date and pos.planned_to_date:
+            return [
+                (
+                    f"budget-ok-{line.id}",
+                    Section.WORKING,
+                    f"Budget, {name}: within 20% of the plan ({figures}).",
+                    (),
+                )
+            ]
+        return []
+    out = [
+        (f"budget-{line.id}", Section.NOT_WORKING, f"Budget, {name}: {pos.words} ({figures}).", ())
+    ]
+    if line.category is plans.LineCategory.PA_WAGES and pos.variance > 0 and missed:
+        out.append(
+            (
+                f"budget-pa-{line.id}",
+                Section.NOT_WORKING,
+                f"{name} is {pos.words.replace(', ', ' (')}) while planned support "
+                f"was missed {_times(len(missed))} in the same period: some support may "
+                "not have been given.",
+                tuple(missed),
+            )
+        )
     return out
 
 
@@ -697,7 +716,18 @@ class Shared:
     statements: tuple[Statement, ...]
 
     def visible_to(self, categories: frozenset[Category]) -> list[Statement]:
-        return [s for s in self.statements if s.category is None or s.category in categories]
+        """The statements in the categories given; money ones without plan text unless
+        the plan is among them (each budget line then named by its category only)."""
+        out = []
+        for s in self.statements:
+            if s.category is not None and s.category not in categories:
+                continue
+            if s.line_id and Category.PLAN not in categories:
+                if s.budget_only_text is None:
+                    continue  # shared before lines had category-only words: left out
+                s = replace(s, text=s.budget_only_text)
+            out.append(s)
+        return out
 
 
 def share(record_id: str, *, by: str, today: date | None = None) -> Shared:

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .. import budget, clock, goals, plans, receipts
+from .. import budget, clock, errors, goals, plans, receipts
 from ..forms.budget import LineForm, SpendForm, StatementForm
 from ..plans import LineCategory, LinePeriod
 from ..roles import Category, Permission, Role, allowed, requires
@@ -30,6 +41,23 @@ def _allow_receipt_uploads(endpoint: str | None, values: dict | None) -> None:
     # is in place before CSRFProtect reads the form (the app's default stays 1 MB).
     if endpoint == "budget.new_spend" and request.method == "POST":
         request.max_content_length = RECEIPT_REQUEST_LIMIT
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge):
+    """A photo past the spending form's limit: the form again, saying so; nothing is kept.
+
+    The request was refused before its form was read (CSRFProtect reads it first), so
+    none of what was typed can be shown again, and nothing has been checked or stored.
+    The page is the blank form, for a member who may record spending (404 otherwise).
+    """
+    if request.endpoint != "budget.new_spend":
+        title, body = errors.MESSAGES[413]
+        return render_template("errors/page.jinja", title=title, body=body, code=413), 413
+    try:
+        return _blank_spend_form_too_large(**(request.view_args or {}))
+    except HTTPException as refused:  # not a member who may record spending: 404
+        return current_app.handle_http_exception(refused)
 
 
 @bp.context_processor
@@ -168,10 +196,13 @@ def new_spend(record_id: str):
                     receipt_id=receipt_id,
                     client_key=client_key(),
                 )
-            except budget.InvalidSpend as exc:
-                # The plan changed under the form (its start date, say): keep nothing.
+            except BaseException as exc:
+                # Whatever stopped the spend being kept, its photo must not be left behind.
                 if receipt_id:
                     receipts.delete_receipt(record_id, receipt_id)
+                if not isinstance(exc, budget.InvalidSpend):
+                    raise
+                # The plan changed under the form (its start date, say): keep nothing.
                 form.on.errors = [str(exc)]
             else:
                 paid = budget.pounds(form.amount.data)
@@ -183,6 +214,15 @@ def new_spend(record_id: str):
         abort(404)
     status = 422 if request.method == "POST" else 200
     return render("budget/spend_form.jinja", form=form, plan=plan, status=status)
+
+
+@requires(Permission.RECORD_SPENDING)
+def _blank_spend_form_too_large(record_id: str):
+    """The spending form, empty (its fields were never read), with the photo's size error."""
+    plan, names = _plan_and_names()
+    form = SpendForm(formdata=None, plan=plan, names=names)
+    form.receipt.errors = [receipts.TOO_LARGE]
+    return render("budget/spend_form.jinja", form=form, plan=plan, nothing_saved=True, status=413)
 
 
 def _ids(plan: plans.Plan) -> set[str]:

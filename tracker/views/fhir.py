@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, url_for
+from flask import Blueprint, current_app, g, render_template, url_for
 from flask_login import current_user
 
 from .. import fhir
@@ -11,6 +11,11 @@ from ..roles import Permission, requires
 from ..web import download
 
 bp = Blueprint("fhir", __name__)
+
+NOT_SAVED = (
+    "The record could not be saved, so nothing was kept. Try again in a few minutes. "
+    "If it still does not work, contact your system administrator"
+)
 
 
 @bp.route("/records/<record_id>/export/fhir")
@@ -27,7 +32,12 @@ def import_bundle():
     if form.validate_on_submit():
         read = fhir.read_bundle(form.bundle())
         if read.plan is not None:
-            result = fhir.start_record(read.plan, by=current_user.id)
+            try:
+                result = fhir.start_record(read.plan, by=current_user.id)
+            except fhir.ImportFailed:
+                current_app.logger.exception("FHIR import could not be written")
+                form.form_errors.append(NOT_SAVED)
+                return render_template("fhir/import.jinja", form=form), 503
             link = url_for("invitations.accept", token=result.invitation_token, _external=True)
             return render_template(
                 "fhir/imported.jinja", result=result, not_mapped=read.not_mapped, link=link

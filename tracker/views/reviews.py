@@ -19,7 +19,7 @@ from .. import accounts, actions, charts, clock, digests, goals, logs, plans, re
 from .. import trackers as trk
 from ..forms.reviews import AnswerForm, NoteForm, RecordReviewForm, RequestForm, ScheduleForm
 from ..roles import Permission, requires
-from ..sharing import entry_visible_to
+from ..sharing import Membership, entry_visible_to
 from ..web import download, is_fragment_request, render
 
 bp = Blueprint("reviews", __name__, url_prefix="/records/<record_id>")
@@ -34,6 +34,17 @@ def _charts(record_id: str, start, end, viewer) -> list[charts.Chart]:
     return charts.charts_for(
         record_id, start, end, viewer, id_prefix="review-chart", skip_empty=True
     )
+
+
+def _shared_charts(record_id: str, shared: summaries.Shared, viewer: Membership) -> list:
+    """The shared summary's charts, less any about a statement the person has hidden.
+
+    The charts are drawn from the log as it is now, so they follow the person's
+    choices as they are now too.
+    """
+    hidden = set(summaries.get_draft(record_id)["hidden"])
+    drawn = charts.charts_for(record_id, shared.start, shared.end, viewer, id_prefix="review-chart")
+    return [c for c in drawn if c.series.points and hidden.isdisjoint(c.statement_keys)]
 
 
 def _schedule_context(record_id: str) -> dict:
@@ -280,7 +291,7 @@ def _shared_context(record_id: str) -> dict:
         "shared": shared,
         "statements": statements,
         "sections": list(summaries.Section),
-        "charts": _charts(record_id, shared.start, shared.end, g.membership) if shared else [],
+        "charts": _shared_charts(record_id, shared, g.membership) if shared else [],
         "open_requests": reviews.open_requests(record_id),
         **_schedule_context(record_id),
     }
