@@ -158,6 +158,8 @@ def test_phone_screenshots_of_the_main_pages(
         ("person-prepare-review", f"{record}/prepare", "Prepare for my review"),
         ("person-help-now", f"{record}/help-now", re.compile(r"Help now|help", re.I)),
         ("person-notifications", "/notifications", re.compile(r"Notification|Reminder", re.I)),
+        ("person-budget", f"{record}/budget", "Budget"),
+        ("person-your-data", f"{record}/your-data", "Your data"),
     ]
     for name, path, heading in shots:
         sam.goto(path)
