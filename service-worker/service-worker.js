@@ -49,9 +49,22 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
+/* A record page the server no longer shows this person (sharing stopped, or the record was
+   deleted) answers 404: then no page of that record may stay saved on this phone. */
+async function forgetRecordPages(url) {
+  const match = url.pathname.match(/^\/records\/([a-z0-9]+)(\/|$)/);
+  if (!match) return;
+  const cache = await caches.open(PAGES_CACHE);
+  for (const saved of await cache.keys()) {
+    const path = new URL(saved.url).pathname;
+    if (path === `/records/${match[1]}` || path.startsWith(`/records/${match[1]}/`)) await cache.delete(saved);
+  }
+}
+
 async function networkThenCache(request, url) {
   try {
     const response = await fetch(request);
+    if (response.status === 404) await forgetRecordPages(url);
     if (response.ok && readableOffline(url) && !response.redirected) {
       const copy = response.clone();
       const stamped = new Response(await copy.blob(), {

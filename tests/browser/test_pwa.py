@@ -408,6 +408,53 @@ def test_signing_out_leaves_nothing_of_the_record_in_cache_storage_or_indexeddb(
     browser_log.assert_clean()
 
 
+def test_a_carer_whose_access_ends_keeps_no_saved_page_of_that_record(
+    new_phone: Callable[..., Page], live_app: Flask, browser_log: BrowserLog
+) -> None:
+    """Sharing stopped: the next visit to the record (a 404) clears its saved pages."""
+    from tracker import accounts, records, sharing
+    from tracker.roles import Role
+
+    browser_log.allow(OFFLINE_NOISE)
+    browser_log.allow(r"status of 404")
+    email = f"carer-{secrets.token_hex(4)}@example.com"
+    password = "a long test password"
+    with live_app.app_context():
+        sam = accounts.find_account_by_email(DEMO_USERS["person"])
+        (record,) = [
+            r
+            for m in sharing.memberships_of_user(sam.id)
+            if m.role is Role.OWNER
+            for r in [records.get_record(m.record_id)]
+        ]
+        carer = accounts.create_account(email, "Robin Relief", password)
+        membership = sharing.add_member(record.id, carer.id, Role.CARER)
+
+    phone = new_phone()
+    sign_in(phone, email, password)
+    controlled_by_worker(phone)
+    for page in ["today", "plan"]:
+        phone.goto(f"/records/{record.id}/{page}")
+
+    def saved_of_record() -> list[str]:
+        cached = phone.evaluate(CACHED)
+        return [e["url"] for e in cached.get("pages", []) if record.id in e["url"]]
+
+    wait_for(lambda: len(saved_of_record()) == 2, "Today and the plan to be saved")
+
+    with live_app.app_context():
+        assert sharing.revoke_member(record.id, membership.id)
+    response = phone.goto(f"/records/{record.id}/today")
+    assert response is not None and response.status == 404
+    wait_for(lambda: saved_of_record() == [], "the record's saved pages to be cleared")
+    phone.context.set_offline(True)
+    phone.goto(f"/records/{record.id}/plan")
+    expect(phone.get_by_role("heading", level=1)).not_to_have_text("Care and support plan")
+    assert "Sam Patel" not in phone.content()
+    phone.context.set_offline(False)
+    browser_log.assert_clean()
+
+
 def test_a_page_not_saved_on_the_phone_shows_the_offline_page(
     new_phone: Callable[..., Page], browser_log: BrowserLog
 ) -> None:
