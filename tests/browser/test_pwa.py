@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -95,6 +96,30 @@ def outbox(page: Page) -> dict[str, list]:
         "waiting": stored.get("tracker-outbox/outbox", []),
         "refused": stored.get("tracker-outbox/refused", []),
     }
+
+
+def new_carer_of_sam(
+    live_app: Flask, new_phone: Callable[..., Page], name: str
+) -> tuple[Any, Any, Page]:
+    """A new carer for the demo person, signed in on a new phone: (record, membership, phone)."""
+    from tracker import accounts, records, sharing
+    from tracker.roles import Role
+
+    email = f"carer-{secrets.token_hex(4)}@example.com"
+    password = "a long test password"
+    with live_app.app_context():
+        sam = accounts.find_account_by_email(DEMO_USERS["person"])
+        (record,) = [
+            r
+            for m in sharing.memberships_of_user(sam.id)
+            if m.role is Role.OWNER
+            for r in [records.get_record(m.record_id)]
+        ]
+        carer = accounts.create_account(email, name, password)
+        membership = sharing.add_member(record.id, carer.id, Role.CARER)
+    phone = new_phone()
+    sign_in(phone, email, password)
+    return record, membership, phone
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 15) -> None:
@@ -296,26 +321,11 @@ def test_a_replay_the_server_refuses_is_reported_not_dropped(
     new_phone: Callable[..., Page], live_app: Flask, browser_log: BrowserLog
 ) -> None:
     """A carer logs support offline; the person stops sharing before the phone is back online."""
-    from tracker import accounts, logs, records, sharing
-    from tracker.roles import Role
+    from tracker import logs, sharing
 
     browser_log.allow(OFFLINE_NOISE)
     browser_log.allow(r"status of 40[34]")
-    email = f"carer-{secrets.token_hex(4)}@example.com"
-    password = "a long test password"
-    with live_app.app_context():
-        sam = accounts.find_account_by_email(DEMO_USERS["person"])
-        (record,) = [
-            r
-            for m in sharing.memberships_of_user(sam.id)
-            if m.role is Role.OWNER
-            for r in [records.get_record(m.record_id)]
-        ]
-        carer = accounts.create_account(email, "Casey Relief", password)
-        membership = sharing.add_member(record.id, carer.id, Role.CARER)
-
-    phone = new_phone()
-    sign_in(phone, email, password)
+    record, membership, phone = new_carer_of_sam(live_app, new_phone, "Casey Relief")
     assert record_id_of(phone) == record.id
     controlled_by_worker(phone)
     phone.goto(f"/records/{record.id}/support/new")
@@ -412,26 +422,11 @@ def test_a_carer_whose_access_ends_keeps_no_saved_page_of_that_record(
     new_phone: Callable[..., Page], live_app: Flask, browser_log: BrowserLog
 ) -> None:
     """Sharing stopped: the next visit to the record (a 404) clears its saved pages."""
-    from tracker import accounts, records, sharing
-    from tracker.roles import Role
+    from tracker import sharing
 
     browser_log.allow(OFFLINE_NOISE)
     browser_log.allow(r"status of 404")
-    email = f"carer-{secrets.token_hex(4)}@example.com"
-    password = "a long test password"
-    with live_app.app_context():
-        sam = accounts.find_account_by_email(DEMO_USERS["person"])
-        (record,) = [
-            r
-            for m in sharing.memberships_of_user(sam.id)
-            if m.role is Role.OWNER
-            for r in [records.get_record(m.record_id)]
-        ]
-        carer = accounts.create_account(email, "Robin Relief", password)
-        membership = sharing.add_member(record.id, carer.id, Role.CARER)
-
-    phone = new_phone()
-    sign_in(phone, email, password)
+    record, membership, phone = new_carer_of_sam(live_app, new_phone, "Robin Relief")
     controlled_by_worker(phone)
     for page in ["today", "plan"]:
         phone.goto(f"/records/{record.id}/{page}")
