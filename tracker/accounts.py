@@ -141,6 +141,17 @@ def set_name(account_id: str, name: str) -> None:
         tx.update(TABLE, account_id, {"name": name.strip()})
 
 
+def delete_account(account_id: str) -> bool:
+    """Remove the account for good; ``False`` if it was already gone.
+
+    Its email address is free again, and signing in with it fails as for any
+    unknown address. The caller removes what else names the account first
+    (``account_deletion.py``).
+    """
+    with get_store().transaction(SCOPE) as tx:
+        return tx.remove(TABLE, account_id)
+
+
 def names_by_id(account_ids: set[str]) -> dict[str, str]:
     """Display names for several accounts at once."""
     view = get_store().read(SCOPE)

@@ -244,6 +244,13 @@ def forget_record(account_id: str, record_id: str) -> None:
     _forget_claims(account_id, about)
 
 
+def forget_account(account_id: str) -> None:
+    """Drop everything kept for a deleted account: its own file (devices, preferences,
+    queue, ledger, retries, inbox marks) and its lines in the claims journal (its inbox)."""
+    get_store().delete_scope_folder(f"people/{account_id}")
+    _forget_claims(account_id, lambda _doc: True)
+
+
 # --- reminders: queue, ledger and inbox ----------------------------------------------------
 
 

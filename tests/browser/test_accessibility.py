@@ -52,6 +52,9 @@ NOT_PAGES = {
     "data.calendar_feed",
     "receipts.show",
     "budget.statement_csv",
+    # Shown once, just after an account is deleted: checked with axe in
+    # test_a_carer_deletes_their_account_on_a_phone_and_every_step_is_accessible.
+    "account_deletion.done",
     "home.index",  # only redirects to where each person starts
 }
 NARROW = {"width": 320, "height": 720}
@@ -445,4 +448,39 @@ def test_statuses_are_never_shown_by_colour_alone(
         hidden = chart.get_attribute("aria-hidden") == "true"
         named = chart.get_attribute("aria-label") or chart.locator("title").count()
         assert hidden or named, "a chart without a text alternative"
+    browser_log.assert_clean()
+
+
+def test_a_carer_deletes_their_account_on_a_phone_and_every_step_is_accessible(
+    routes: Flask, narrow_phone: Page, browser_log: BrowserLog
+) -> None:
+    """The one-time "deleted" page is reached only this way, so the crawls cannot find it."""
+    import secrets
+
+    from tracker import accounts, sharing
+    from tracker.roles import Role
+
+    require_axe()
+    browser_log.allow(r"status of 422")  # the form sent empty, on purpose
+    email = f"leaving-{secrets.token_hex(4)}@example.com"
+    password = "a long test password"
+    with routes.app_context():
+        carer = accounts.create_account(email, "Lee Leaving", password)
+        sharing.add_member(person_record(routes), carer.id, Role.CARER)
+    phone = narrow_phone
+    sign_in(phone, email, password)
+    phone.goto("/account")
+    phone.get_by_role("link", name=re.compile("Delete your account")).click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Delete your account")
+    assert blocking(run_axe(phone)) == []
+    phone.get_by_role("button", name="Delete my account").click()
+    expect(phone.locator(".nhsuk-error-summary")).to_be_visible()
+    assert blocking(run_axe(phone)) == []
+    phone.get_by_label(re.compile("I understand that my account will be deleted")).check()
+    phone.get_by_label("Your password", exact=True).fill(password)
+    phone.get_by_role("button", name="Delete my account").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Your account has been deleted")
+    assert blocking(run_axe(phone)) == []
+    with routes.app_context():
+        assert accounts.find_account_by_email(email) is None
     browser_log.assert_clean()

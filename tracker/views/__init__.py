@@ -1,5 +1,6 @@
 """Blueprints, one per area. Views stay thin: check the form, call the domain, respond."""
 
+from .account_deletion import bp as account_deletion_bp
 from .actions import bp as actions_bp
 from .audit import bp as audit_bp
 from .auth import bp as auth_bp
@@ -39,6 +40,7 @@ BLUEPRINTS = [
     audit_bp,
     caseload_bp,
     deletion_bp,
+    account_deletion_bp,
     fhir_bp,
     receipts_bp,
     data_bp,
