@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
 
-from tracker import create_app
+from tracker import clock, create_app
 from tracker.store import clear_cache
 
-PASSWORD = "correct horse battery"
+from .factories import PASSWORD, People, create_account, create_people
 
 
 class _MemoryBytecodeCache(BytecodeCache):
@@ -75,22 +78,20 @@ def post(
     return client.post(path, data=body, **kwargs)
 
 
-@dataclass
-class People:
-    """Accounts and a record to act on, made through the domain modules."""
-
-    app: Flask
-    owner_id: str
-    record_id: str
-    carer_id: str
-    coordinator_id: str
+def send(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
+    """POST with the session's CSRF token (fetched once per client), leaving out ``None`` fields."""
+    token = getattr(client, "_csrf_token", None)
+    if token is None:
+        token = csrf_token(client, "/sign-in")
+        client._csrf_token = token  # type: ignore[attr-defined]
+    body = {k: v for k, v in (data or {}).items() if v is not None}
+    body["csrf_token"] = token
+    return client.post(path, data=body, **kwargs)
 
 
 def make_account(app: Flask, email: str, name: str, *, coordinator: bool = False):
-    from tracker import accounts
-
-    with app.app_context():
-        return accounts.create_account(email, name, PASSWORD, is_coordinator=coordinator)
+    """An account with the shared test password (see ``factories.create_account``)."""
+    return create_account(app, email, name, coordinator=coordinator)
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, remember: bool = False):
@@ -116,15 +117,77 @@ def login_as(app: Flask) -> Callable[[str], FlaskClient]:
 @pytest.fixture
 def people(app: Flask) -> People:
     """An owner with a record, a carer and a coordinator on it (default categories)."""
-    from tracker import records, sharing
-    from tracker.roles import Role
+    return create_people(app)
 
-    owner = make_account(app, "owner@example.com", "Olive Owner")
-    carer = make_account(app, "carer@example.com", "Cara Carer")
-    coord = make_account(app, "coord@example.com", "Cody Coordinator", coordinator=True)
-    with app.app_context():
-        record = records.create_record("Olive Owner", created_by=owner.id, owner_id=owner.id)
-        sharing.add_member(record.id, owner.id, Role.OWNER)
-        sharing.add_member(record.id, carer.id, Role.CARER)
-        sharing.add_member(record.id, coord.id, Role.COORDINATOR)
-    return People(app, owner.id, record.id, carer.id, coord.id)
+
+@pytest.fixture
+def owner(login_as, people: People) -> FlaskClient:
+    """A client signed in as the person who owns ``people``'s record."""
+    return login_as("owner@example.com")
+
+
+@pytest.fixture
+def carer(login_as, people: People) -> FlaskClient:
+    """A client signed in as the carer on ``people``'s record."""
+    return login_as("carer@example.com")
+
+
+@pytest.fixture
+def coordinator(login_as, people: People) -> FlaskClient:
+    """A client signed in as the coordinator on ``people``'s record."""
+    return login_as("coord@example.com")
+
+
+# --- reading responses and data files --------------------------------------------------
+
+
+def url(people: People, suffix: str = "") -> str:
+    """A path under ``people``'s record."""
+    return f"/records/{people.record_id}{suffix}"
+
+
+def text_of(response) -> str:
+    """The response body as text, HTML entities decoded."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def assert_problem(response, message: str) -> None:
+    """A 422 with the NHS error summary naming the problem."""
+    body = text_of(response)
+    assert response.status_code == 422, (response.status_code, body[:300])
+    assert "There is a problem" in body
+    summary = body[body.index("nhsuk-error-summary") :]
+    assert message in summary, f"{message!r} not in the error summary"
+
+
+def stored(app: Flask, record_id: str) -> dict[str, object]:
+    """Every data file of the record (not its access trail), parsed."""
+    root = Path(app.config["TRACKER_DATA_DIR"]) / "records" / record_id
+    return {
+        str(p.relative_to(root)): json.loads(p.read_bytes())
+        for p in sorted(root.rglob("*.json"))
+        if not p.name.startswith((".tmp-", "audit-"))
+    }
+
+
+def date_parts(name: str, d: date | None = None, **parts: str) -> dict[str, str]:
+    """The day, month and year fields of a date input (blank unless given)."""
+    values = {"day": "", "month": "", "year": ""}
+    if d is not None:
+        values = {"day": str(d.day), "month": str(d.month), "year": str(d.year)}
+    values.update(parts)
+    return {f"{name}[{p}]": v for p, v in values.items()}
+
+
+class Clock:
+    """tracker.clock.now under a test's control (set it before anyone signs in)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
+        self.at = at
+        monkeypatch.setattr(clock, "now", lambda: self.at)
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+    def set(self, at: datetime) -> None:
+        self.at = at

@@ -518,25 +518,45 @@ def make_household(app: Any, suffix: str = "") -> Household:
     Everyone's preferences start quiet: no check-in, no quiet hours, every kind on,
     so each test turns on only what it is about.
     """
-    from tests.conftest import make_account
-    from tracker import goals, notifications, records, sharing
-    from tracker.roles import Role
+    from tests.factories import create_goal, create_people
+    from tracker import notifications
 
-    owner = make_account(app, f"owner{suffix}@example.com", "Olive Owner")
-    carer = make_account(app, f"carer{suffix}@example.com", "Cara Carer")
-    coord = make_account(app, f"coord{suffix}@example.com", "Cody Coordinator", coordinator=True)
+    people = create_people(app, suffix)
+    goal = create_goal(app, people.record_id, by=people.owner_id, outcome="Walk to the park")
     with app.app_context():
-        record = records.create_record("Olive Owner", created_by=owner.id, owner_id=owner.id)
-        sharing.add_member(record.id, owner.id, Role.OWNER)
-        sharing.add_member(record.id, carer.id, Role.CARER)
-        sharing.add_member(record.id, coord.id, Role.COORDINATOR)
-        goal = goals.add_goal(record.id, outcome="Walk to the park", by=owner.id)
-        for account in (owner, carer, coord):
+        for account_id in (people.owner_id, people.carer_id, people.coordinator_id):
             notifications.save_preferences(
-                account.id,
+                account_id,
                 notifications.Preferences(checkin_at=None, quiet_start=None, quiet_end=None),
             )
-    return Household(app, owner.id, carer.id, coord.id, record.id, goal.id)
+    p = people
+    return Household(app, p.owner_id, p.carer_id, p.coordinator_id, p.record_id, goal.id)
+
+
+def local_household(app: Any, created: Any) -> Household:
+    """A household made at ``created`` (a datetime), on an app that pushes to this machine."""
+    import time_machine
+
+    use_local_push(app)
+    with time_machine.travel(created, tick=False):
+        return make_household(app)
+
+
+def plan_yearly_reviews(home: Household, next_review: Any) -> None:
+    """The household's plan, begun on 1 December 2026, reviewed yearly, next on ``next_review``."""
+    from datetime import date
+
+    from tests.factories import create_plan
+
+    start = date(2026, 12, 1)
+    create_plan(
+        home.app,
+        home.record,
+        by=home.owner,
+        start_date=start,
+        next_review=next_review,
+        interval_months=12,
+    )
 
 
 def set_prefs(app: Any, account_id: str, **changes: Any) -> None:

@@ -6,51 +6,17 @@ Marking occurrences is in ``test_today.py``; the repeat rules in ``test_recurren
 
 from __future__ import annotations
 
-import html
-import json
 from datetime import date, time, timedelta
-from pathlib import Path
 
 import pytest
-from flask import Flask
 
-from tracker import actions, clock, goals, records, sharing
+from tracker import actions, clock, goals
 from tracker.actions import MAX_TEXT, MAX_WHAT, Owner, Repeat, Schedule
-from tracker.roles import Role
 
-from .conftest import People, make_account, post
+from .conftest import People, assert_problem, date_parts, post, stored, text_of
+from .factories import create_action, create_goal, create_person
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def stored(app: Flask, record_id: str) -> dict[str, object]:
-    """Every data file of the record (not its access trail), parsed."""
-    root = Path(app.config["TRACKER_DATA_DIR"]) / "records" / record_id
-    return {
-        str(p.relative_to(root)): json.loads(p.read_bytes())
-        for p in sorted(root.rglob("*.json"))
-        if not p.name.startswith((".tmp-", "audit-"))
-    }
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def assert_problem(response, message: str) -> None:
-    body = text_of(response)
-    assert response.status_code == 422, body[:300]
-    assert "There is a problem" in body
-    summary = body[body.index("nhsuk-error-summary") :]
-    assert message in summary, f"{message!r} not in the error summary"
-
-
-def date_parts(name: str, d: date | None = None, **parts: str) -> dict[str, str]:
-    values = {"day": "", "month": "", "year": ""}
-    if d is not None:
-        values = {"day": str(d.day), "month": str(d.month), "year": str(d.year)}
-    values.update(parts)
-    return {f"{name}[{p}]": v for p, v in values.items()}
 
 
 def form(for_goal: str, /, **overrides) -> dict:
@@ -89,37 +55,14 @@ def edit_url(people: People, action_id: str) -> str:
 
 
 @pytest.fixture
-def owner(login_as, people):
-    return login_as("owner@example.com")
-
-
-@pytest.fixture
-def carer(login_as, people):
-    return login_as("carer@example.com")
-
-
-@pytest.fixture
-def coordinator(login_as, people):
-    return login_as("coord@example.com")
-
-
-@pytest.fixture
 def goal(people) -> goals.Goal:
-    with people.app.app_context():
-        return goals.add_goal(people.record_id, outcome="To walk further", by=people.owner_id)
+    return create_goal(people.app, people.record_id, by=people.owner_id)
 
 
 @pytest.fixture
 def action(people, goal) -> actions.Action:
-    with people.app.app_context():
-        return actions.add_action(
-            people.record_id,
-            goal_id=goal.id,
-            what="Breathing exercises",
-            owner=Owner.ME,
-            confidence=8,
-            schedule=Schedule(Repeat.DAILY, clock.today() - timedelta(days=10), at=time(21, 30)),
-        )
+    """The person's own daily breathing exercises, since 10 days ago at 9:30pm."""
+    return create_action(people.app, people.record_id, goal_id=goal.id, confidence=8)
 
 
 # --- adding and changing actions ----------------------------------------------------------
@@ -445,18 +388,15 @@ def test_a_refused_action_form_keeps_what_was_typed(owner, people, goal):
 @pytest.fixture
 def other(app, people):
     """Someone else's record, with a goal and an action, that nobody in ``people`` belongs to."""
-    otto = make_account(app, "other@example.com", "Otto Other")
-    with app.app_context():
-        record = records.create_record("Otto Other", created_by=otto.id, owner_id=otto.id)
-        sharing.add_member(record.id, otto.id, Role.OWNER)
-        goal = goals.add_goal(record.id, outcome="Otto's goal", by=otto.id)
-        action = actions.add_action(
-            record.id,
-            goal_id=goal.id,
-            what="Otto's action",
-            owner=Owner.ME,
-            schedule=Schedule(Repeat.DAILY, clock.today() - timedelta(days=3)),
-        )
+    otto, record = create_person(app)
+    goal = create_goal(app, record.id, by=otto.id, outcome="Otto's goal")
+    action = create_action(
+        app,
+        record.id,
+        goal_id=goal.id,
+        what="Otto's action",
+        schedule=Schedule(Repeat.DAILY, clock.today() - timedelta(days=3)),
+    )
     return record.id, goal, action
 
 

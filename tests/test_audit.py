@@ -15,21 +15,6 @@ from .conftest import post
 DIARY_TEXT = "Told nobody about the fall on the stairs"
 
 
-@pytest.fixture
-def owner(login_as, people):
-    return login_as("owner@example.com")
-
-
-@pytest.fixture
-def carer(login_as, people):
-    return login_as("carer@example.com")
-
-
-@pytest.fixture
-def coordinator(login_as, people):
-    return login_as("coord@example.com")
-
-
 def trail(app, record_id: str) -> list[audit.AccessEvent]:
     with app.app_context():
         events, _ = audit.list_access(record_id, per_page=10_000)

@@ -22,13 +22,8 @@ from tracker import budget, clock, goals, plans, sharing
 from tracker.plans import BudgetLine, LineCategory, LinePeriod
 from tracker.roles import DEFAULT_CATEGORIES, Category, Role
 
-from . import test_plan as plan_tests
-from .conftest import People, make_account, post
-
-# The plan tests' fixtures, used here too: a client signed in as each role.
-owner = plan_tests.owner
-carer = plan_tests.carer
-coordinator = plan_tests.coordinator
+from .conftest import People, post
+from .factories import create_person
 
 
 def line(amount: str, period: LinePeriod, due_on: date | None = None) -> BudgetLine:
@@ -358,12 +353,8 @@ def test_bad_spending_is_refused_with_a_message_and_nothing_is_stored(
 def test_an_unknown_line_or_another_persons_line_answers_404_and_stores_nothing(
     app, people, owner, line_id, login_as
 ):
-    other = make_account(app, "other@example.com", "Otto Other")
+    other, theirs = create_person(app)
     with app.app_context():
-        from tracker import records
-
-        theirs = records.create_record("Otto Other", created_by=other.id, owner_id=other.id)
-        sharing.add_member(theirs.id, other.id, Role.OWNER)
         their_line = _plan_with_line(
             People(app, other.id, theirs.id, people.carer_id, people.coordinator_id)
         )

@@ -20,12 +20,13 @@ from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker import budget, clock, goals, plans
+from tracker import budget, clock, plans
 from tracker.plans import LineCategory, LinePeriod
 from tracker.records import log_scope, record_scope
 from tracker.store import Store, get_store
 
 from .conftest import People, csrf_token
+from .factories import create_goal, create_plan
 from .test_forms_property import EXAMPLES, _answered, choice, date_near, near, text_value
 
 amount = st.one_of(
@@ -93,15 +94,9 @@ def world(app: Flask, people: People, login_as) -> World:
     Hypothesis runs every example of a test against this one record, so whatever one
     example stores, the next meets."""
     start = clock.today() - timedelta(days=200)
+    goal = create_goal(app, people.record_id, by=people.owner_id)
+    create_plan(app, people.record_id, by=people.owner_id, start_date=start)
     with app.app_context():
-        goal = goals.add_goal(people.record_id, outcome="To walk further", by=people.owner_id)
-        plans.save_review_arrangements(
-            people.record_id,
-            by=people.owner_id,
-            start_date=start,
-            next_review=None,
-            interval_months=6,
-        )
         plan = plans.add_budget_line(
             people.record_id,
             by=people.owner_id,

@@ -11,22 +11,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from tracker import actions, calendar_feed, clock, goals, plans
+from tracker import calendar_feed, clock
 from tracker.actions import Repeat, Schedule
 
 from .conftest import make_account, post
+from .factories import create_action, create_goal, create_plan
 
 
 def _add_action(people, schedule: Schedule, what: str = "Walk to the post box") -> None:
-    with people.app.app_context():
-        goal = goals.add_goal(people.record_id, outcome="Get out more", by=people.owner_id)
-        actions.add_action(
-            people.record_id,
-            goal_id=goal.id,
-            what=what,
-            owner=actions.Owner.ME,
-            schedule=schedule,
-        )
+    goal = create_goal(people.app, people.record_id, by=people.owner_id, outcome="Get out more")
+    create_action(people.app, people.record_id, goal_id=goal.id, what=what, schedule=schedule)
 
 
 def _feed_path(people) -> str:
@@ -133,14 +127,13 @@ class _FakeAction:
 
 def test_events_say_only_care_plan_action_unless_the_person_chooses_wording(people):
     _add_action(people, Schedule(Repeat.WEEKLY, date(2026, 3, 2), weekdays=(0,)), "See the nurse")
-    with people.app.app_context():
-        plans.save_review_arrangements(
-            people.record_id,
-            by=people.coordinator_id,
-            start_date=date(2026, 1, 1),
-            next_review=date(2026, 7, 1),
-            interval_months=6,
-        )
+    create_plan(
+        people.app,
+        people.record_id,
+        by=people.coordinator_id,
+        start_date=date(2026, 1, 1),
+        next_review=date(2026, 7, 1),
+    )
     client = people.app.test_client()
     path = _feed_path(people)
     raw = client.get(path).data

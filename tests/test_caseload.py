@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tracker import digests, plans, records, reviews, sharing
+from tracker import digests, plans, reviews, sharing
 from tracker import trackers as trk
 from tracker.logs import DiaryMark
 from tracker.reviews import Reason, Urgency
@@ -23,6 +23,7 @@ from tracker.store import Store
 
 from . import test_reviews as base
 from .conftest import People, make_account
+from .factories import create_record
 from .test_reviews import TODAY, Rec, at, visible_text
 
 frozen = base.frozen
@@ -46,13 +47,10 @@ class Caseload:
 def add_person(rec: Rec, name: str) -> Rec:
     """A record Cody holds (no owner has joined it yet)."""
     people = rec.people
-
-    def create():
-        record = records.create_record(name, created_by=people.coordinator_id)
-        sharing.add_member(record.id, people.coordinator_id, Role.COORDINATOR)
-        return record
-
-    record = rec.run(create)
+    coordinator_id = people.coordinator_id
+    record = create_record(
+        people.app, created_by=coordinator_id, name=name, members={coordinator_id: Role.COORDINATOR}
+    )
     return Rec(
         People(
             people.app,
@@ -103,12 +101,9 @@ def caseload(rec: Rec) -> Caseload:
 
     # Someone else's person is not on Cody's caseload.
     other = make_account(rec.app, "zoe.coord@example.com", "Zoe Coordinator", coordinator=True)
-
-    def theirs():
-        record = records.create_record("Zed Other", created_by=other.id)
-        sharing.add_member(record.id, other.id, Role.COORDINATOR)
-
-    rec.run(theirs)
+    create_record(
+        rec.app, created_by=other.id, name="Zed Other", members={other.id: Role.COORDINATOR}
+    )
     return Caseload(olive, aisha, brian, chloe, david, chloe_tracker)
 
 

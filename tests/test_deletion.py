@@ -34,6 +34,7 @@ from tracker.roles import RULES, Permission, Role, Scope
 from tracker.store import ScopeDeleted, Store, _locked, clear_cache
 
 from .conftest import PASSWORD, TEMPLATES, People, csrf_token, make_account, sign_in
+from .factories import create_person
 from .test_authorization_matrix import matrix_app
 from .test_forms_property import text_value
 
@@ -195,10 +196,8 @@ def roomy(tmp_path_factory) -> Iterator[tuple[Flask, str, FlaskClient]]:
     clear_cache()
     app = matrix_app(tmp)
     app.jinja_env.bytecode_cache = TEMPLATES
-    owner = make_account(app, "owner@example.com", "Olive Owner")
+    owner, record = create_person(app, "owner@example.com", "Olive Owner")
     with app.app_context():
-        record = records.create_record("Olive Owner", created_by=owner.id, owner_id=owner.id)
-        sharing.add_member(record.id, owner.id, Role.OWNER)
         logs.write_diary(record.id, author_id=owner.id, text=DIARY)
     client = app.test_client()
     assert sign_in(client, "owner@example.com").status_code == 303

@@ -18,22 +18,17 @@ import pytest
 from tracker import clock, logs, sharing
 from tracker.roles import Category
 
+from .conftest import send, text_of, url
 from .test_logs import (  # noqa: F401 (fixtures)
     SCRIPT,
     assert_refused,
-    carer,
-    coordinator,
     disk_bytes,
     disk_entries,
     extras,
     local,
     log_files,
     only,
-    owner,
-    send,
     stranger,
-    text_of,
-    url,
 )
 
 SECRET = "I have not told anyone how frightened I am about the next scan."

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (the shared fixtures are imported from test_logs and used as arguments)
 """Early warning rules from the contingency plan: each rule type, its edge days and its gaps.
 
 Readings go in through the reading form with a time typed as a phone sends it
@@ -18,16 +17,11 @@ from tracker.early_warnings import daily_values, evaluate
 from tracker.plans import ContactRole
 from tracker.trackers import Rule, RuleKind, TrackerKind
 
-from .test_logs import (  # noqa: F401 (fixtures)
-    carer,
-    coordinator,
+from .conftest import send, text_of, url
+from .factories import create_tracker
+from .test_logs import (
     disk_entries,
-    in_app,
     only,
-    owner,
-    send,
-    text_of,
-    url,
 )
 
 WHAT_TO_DO = "Start my rescue pack. Sit upright and use my breathing techniques."
@@ -35,15 +29,7 @@ WHOM_TO_CALL = "Respiratory nurse team: 01632 960 001. Out of hours: NHS 111."
 
 
 def make_tracker(people, kind: TrackerKind, rule: Rule, name: str = "Pain", unit: str = ""):
-    return in_app(
-        people.app,
-        trackers.define_tracker,
-        people.record_id,
-        name=name,
-        kind=kind,
-        unit=unit,
-        rule=rule,
-    )
+    return create_tracker(people.app, people.record_id, name=name, kind=kind, unit=unit, rule=rule)
 
 
 @pytest.fixture
@@ -331,9 +317,7 @@ def test_checking_the_same_day_twice_records_one_hit(people, infection):
 
 
 def test_a_tracker_without_a_rule_never_warns(people, owner):
-    t = in_app(
-        people.app, trackers.define_tracker, people.record_id, name="Pain", kind=TrackerKind.SCALE
-    )
+    t = create_tracker(people.app, people.record_id, name="Pain", kind=TrackerKind.SCALE)
     for day in ("10", "11", "12", "13"):
         assert not is_warning(reading(owner, people, t, f"2026-11-{day}T09:00", "10"))
     assert hits(people) == []

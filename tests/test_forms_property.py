@@ -19,14 +19,14 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker import accounts, actions, clock, create_app, goals, logs, plans, records, sharing
+from tracker import accounts, actions, clock, create_app, goals, logs, plans
 from tracker.actions import Outcome, Owner, Repeat, Schedule
 from tracker.goals import GoalStatus
 from tracker.records import record_scope
-from tracker.roles import Role
 from tracker.store import Store, clear_cache, get_store
 
 from .conftest import PASSWORD, TEMPLATES
+from .factories import create_action, create_goal, create_person
 
 EXAMPLES = settings(
     max_examples=40,
@@ -205,18 +205,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # fsync the examples run several times faster on a busy machine.
     patch = pytest.MonkeyPatch()
     patch.setattr("tracker.store.os.fsync", lambda fd: None)
-    with app.app_context():
-        owner = accounts.create_account("owner@example.com", "Olive Owner", PASSWORD)
-        record = records.create_record("Olive Owner", created_by=owner.id, owner_id=owner.id)
-        sharing.add_member(record.id, owner.id, Role.OWNER)
-        goal = goals.add_goal(record.id, outcome="To walk further", by=owner.id)
-        action = actions.add_action(
-            record.id,
-            goal_id=goal.id,
-            what="Walk",
-            owner=Owner.ME,
-            schedule=Schedule(Repeat.DAILY, clock.today() - timedelta(days=30)),
-        )
+    owner, record = create_person(app, "owner@example.com", "Olive Owner")
+    goal = create_goal(app, record.id, by=owner.id)
+    schedule = Schedule(Repeat.DAILY, clock.today() - timedelta(days=30))
+    action = create_action(app, record.id, goal_id=goal.id, what="Walk", schedule=schedule)
     client = app.test_client()
     token = _token(client)
     response = client.post(

@@ -7,62 +7,24 @@ the change on the next page) and, where the page uses htmx, with ``HX-Request``
 
 from __future__ import annotations
 
-import html
-import json
 import re
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
-from flask import Flask
 
-from tracker import clock, goals, records, sharing
+from tracker import goals, sharing
 from tracker.goals import MAX_OUTCOME, MAX_TEXT, GoalStatus
-from tracker.roles import Role
 
-from .conftest import People, make_account, post
+from .conftest import Clock, People, assert_problem, post, stored, text_of
+from .factories import create_goal, create_person
 
 HX = {"HX-Request": "true"}
 
 # --- helpers -------------------------------------------------------------------------
 
 
-def stored(app: Flask, record_id: str) -> dict[str, object]:
-    """Every data file of the record (not its access trail), parsed."""
-    root = Path(app.config["TRACKER_DATA_DIR"]) / "records" / record_id
-    return {
-        str(p.relative_to(root)): json.loads(p.read_bytes())
-        for p in sorted(root.rglob("*.json"))
-        if not p.name.startswith((".tmp-", "audit-"))
-    }
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def assert_problem(response, message: str) -> None:
-    body = text_of(response)
-    assert response.status_code == 422, body[:300]
-    assert "There is a problem" in body
-    summary = body[body.index("nhsuk-error-summary") :]
-    assert message in summary, f"{message!r} not in the error summary"
-
-
-class Clock:
-    """tracker.clock.now under a test's control (set it before anyone signs in)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-        self.at = at
-        monkeypatch.setattr(clock, "now", lambda: self.at)
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
-
-
 def add_goal(people: People, outcome: str = "To walk to the shop", **fields) -> goals.Goal:
-    with people.app.app_context():
-        return goals.add_goal(people.record_id, outcome=outcome, by=people.owner_id, **fields)
+    return create_goal(people.app, people.record_id, by=people.owner_id, outcome=outcome, **fields)
 
 
 def goal_now(people: People, goal_id: str) -> goals.Goal:
@@ -72,21 +34,6 @@ def goal_now(people: People, goal_id: str) -> goals.Goal:
 
 def goal_url(people: People, goal_id: str, suffix: str = "") -> str:
     return f"/records/{people.record_id}/goals/{goal_id}{suffix}"
-
-
-@pytest.fixture
-def owner(login_as, people):
-    return login_as("owner@example.com")
-
-
-@pytest.fixture
-def carer(login_as, people):
-    return login_as("carer@example.com")
-
-
-@pytest.fixture
-def coordinator(login_as, people):
-    return login_as("coord@example.com")
 
 
 @pytest.fixture
@@ -548,12 +495,8 @@ def test_a_goal_outcome_of_exactly_the_limit_is_accepted(owner, people):
 @pytest.fixture
 def other_goal(app, people) -> tuple[str, goals.Goal]:
     """A goal in someone else's record, which nobody in ``people`` belongs to."""
-    other = make_account(app, "other@example.com", "Otto Other")
-    with app.app_context():
-        record = records.create_record("Otto Other", created_by=other.id, owner_id=other.id)
-        sharing.add_member(record.id, other.id, Role.OWNER)
-        goal = goals.add_goal(record.id, outcome="Otto's private goal", by=other.id)
-    return record.id, goal
+    other, record = create_person(app)
+    return record.id, create_goal(app, record.id, by=other.id, outcome="Otto's private goal")
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,6 @@ from tracker import (
     demo,
     invitations,
     plans,
-    records,
     reviews,
     sharing,
 )
@@ -35,6 +34,7 @@ from tracker.roles import Category, Role
 from tracker.store import clear_cache
 
 from .conftest import TEMPLATES, People, make_account, post, sign_in
+from .factories import create_record
 
 # --- helpers -------------------------------------------------------------------------
 
@@ -364,9 +364,9 @@ def test_help_now_outside_a_record_leads_to_the_persons_own_help(login_as, peopl
 
 
 def test_help_now_for_someone_with_several_records_gives_the_nhs_routes(app, login_as, people):
-    with app.app_context():
-        other = records.create_record("Second person", created_by=people.carer_id)
-        sharing.add_member(other.id, people.carer_id, Role.CARER)
+    create_record(
+        app, created_by=people.carer_id, name="Second person", members={people.carer_id: Role.CARER}
+    )
     response = login_as("carer@example.com").get("/help-now")
     assert response.status_code == 200
     body = text_of(response)

@@ -30,16 +30,11 @@ from tracker.store import (
     new_id,
 )
 
+from .conftest import send, text_of, url
 from .test_logs import (  # noqa: F401 (fixtures)
-    carer,
-    coordinator,
     disk_entries,
     extras,
-    owner,
-    send,
     stranger,
-    text_of,
-    url,
 )
 
 PER_PAGE = 25

@@ -26,23 +26,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracker import (
-    accounts,
-    actions,
     clock,
     create_app,
-    goals,
     logs,
-    records,
-    sharing,
     trackers,
 )
 from tracker.actions import Owner, Repeat, Schedule
 from tracker.records import record_scope
-from tracker.roles import Role
 from tracker.store import Store, clear_cache, get_store
 from tracker.trackers import RuleKind, TrackerKind
 
 from .conftest import PASSWORD
+from .factories import (
+    create_action,
+    create_goal,
+    create_people,
+    create_record,
+    create_tracker,
+)
 
 EXAMPLES = settings(
     max_examples=30,
@@ -237,53 +238,42 @@ def world(tmp_path_factory: pytest.TempPathFactory, no_fsync: None) -> Iterator[
         }
     )
     app.instance_path = str(root / "instance")
+    people = create_people(app)
+    rid, by = people.record_id, people.owner_id
+    other = create_record(app, created_by=by, name="Someone Else")
+    other_goal = create_goal(app, other.id, by=by, outcome="Theirs")
+    other_action = create_action(
+        app,
+        other.id,
+        goal_id=other_goal.id,
+        what="Theirs",
+        schedule=Schedule(Repeat.DAILY, clock.today()),
+    )
+    goal = create_goal(app, rid, by=by, outcome="To walk to the shop")
+    action = create_action(
+        app,
+        rid,
+        goal_id=goal.id,
+        what="Walk with Cara",
+        owner=Owner.CARER,
+        schedule=Schedule(Repeat.DAILY, clock.today() - timedelta(days=30)),
+    )
+    tracker_ids = {
+        kind.value: create_tracker(app, rid, name=f"T {kind.value}", kind=kind, unit="kg").id
+        for kind in TrackerKind
+    }
+    old = create_tracker(app, rid, name="Old")
     with app.app_context():
-        owner = accounts.create_account("owner@example.com", "Olive Owner", PASSWORD)
-        carer = accounts.create_account("carer@example.com", "Cara Carer", PASSWORD)
-        coord = accounts.create_account(
-            "coord@example.com", "Cody Coordinator", PASSWORD, is_coordinator=True
-        )
-        record = records.create_record("Olive Owner", created_by=owner.id, owner_id=owner.id)
-        sharing.add_member(record.id, owner.id, Role.OWNER)
-        sharing.add_member(record.id, carer.id, Role.CARER)
-        sharing.add_member(record.id, coord.id, Role.COORDINATOR)
-        other = records.create_record("Someone Else", created_by=owner.id)
-        other_goal = goals.add_goal(other.id, by=owner.id, outcome="Theirs")
-        other_action = actions.add_action(
-            other.id,
-            goal_id=other_goal.id,
-            what="Theirs",
-            owner=Owner.ME,
-            schedule=Schedule(Repeat.DAILY, clock.today()),
-        )
-        goal = goals.add_goal(record.id, by=owner.id, outcome="To walk to the shop")
-        action = actions.add_action(
-            record.id,
-            goal_id=goal.id,
-            what="Walk with Cara",
-            owner=Owner.CARER,
-            schedule=Schedule(Repeat.DAILY, clock.today() - timedelta(days=30)),
-        )
-        tracker_ids = {
-            kind.value: trackers.define_tracker(
-                record.id, name=f"T {kind.value}", kind=kind, unit="kg"
-            ).id
-            for kind in TrackerKind
-        }
-        trackers.set_archived(
-            record.id,
-            trackers.define_tracker(record.id, name="Old", kind=TrackerKind.SCALE).id,
-            True,
-        )
+        trackers.set_archived(rid, old.id, True)
     owner_client, owner_token = _signed_in(app, "owner@example.com")
     carer_client, carer_token = _signed_in(app, "carer@example.com")
     yield World(
         app=app,
         data_dir=root / "data",
-        record_id=record.id,
-        owner_id=owner.id,
-        carer_id=carer.id,
-        coordinator_id=coord.id,
+        record_id=people.record_id,
+        owner_id=people.owner_id,
+        carer_id=people.carer_id,
+        coordinator_id=people.coordinator_id,
         other_goal=other_goal.id,
         other_action=other_action.id,
         goal_id=goal.id,

@@ -8,7 +8,6 @@ logging test files import the helpers and fixtures defined at the top of this on
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import dataclass
@@ -17,36 +16,17 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
-from tracker import actions, clock, goals, logs, records, settings, sharing, trackers
+from tracker import clock, logs, settings, sharing, trackers
 from tracker.actions import Owner, Repeat, Schedule
 from tracker.clock import LONDON
-from tracker.roles import Category, Role
+from tracker.roles import Category
 from tracker.trackers import TrackerKind
 
-from .conftest import People, csrf_token, make_account
+from .conftest import People, make_account, send, text_of, url
+from .factories import create_action, create_goal, create_person, create_tracker
 
 # --- helpers shared by the logging tests ---------------------------------------------
-
-
-def url(people: People, suffix: str = "") -> str:
-    return f"/records/{people.record_id}{suffix}"
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def send(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
-    """POST with a CSRF token (fetched once per client and reused: it is per session)."""
-    token = getattr(client, "_log_csrf", None)
-    if token is None:
-        token = csrf_token(client, "/sign-in")
-        client._log_csrf = token  # type: ignore[attr-defined]
-    body = {k: v for k, v in (data or {}).items() if v is not None}
-    body["csrf_token"] = token
-    return client.post(path, data=body, **kwargs)
 
 
 def log_dir(app: Flask, record_id: str) -> Path:
@@ -122,24 +102,23 @@ class Extras:
 
 
 def add_extras(app: Flask, record_id: str) -> Extras:
-    with app.app_context():
-        scale = trackers.define_tracker(
-            record_id, name="Pain", kind=TrackerKind.SCALE, low_label="None", high_label="Worst"
-        )
-        number = trackers.define_tracker(
-            record_id, name="Weight", kind=TrackerKind.NUMBER, unit="kg"
-        )
-        yes_no = trackers.define_tracker(record_id, name="Chest infection", kind=TrackerKind.YES_NO)
-        count = trackers.define_tracker(record_id, name="Falls", kind=TrackerKind.COUNT)
-        goal = goals.add_goal(record_id, by="test", outcome="To walk to the shop")
-        action = actions.add_action(
-            record_id,
-            goal_id=goal.id,
-            what="Walk with Cara",
-            owner=Owner.CARER,
-            schedule=Schedule(Repeat.DAILY, clock.today() - timedelta(days=30)),
-        )
-    return Extras(scale.id, number.id, yes_no.id, count.id, goal.id, action.id)
+    def tracker(name: str, kind: TrackerKind, **fields) -> str:
+        return create_tracker(app, record_id, name=name, kind=kind, **fields).id
+
+    scale = tracker("Pain", TrackerKind.SCALE, low_label="None", high_label="Worst")
+    number = tracker("Weight", TrackerKind.NUMBER, unit="kg")
+    yes_no = tracker("Chest infection", TrackerKind.YES_NO)
+    count = tracker("Falls", TrackerKind.COUNT)
+    goal = create_goal(app, record_id, by="test", outcome="To walk to the shop")
+    action = create_action(
+        app,
+        record_id,
+        goal_id=goal.id,
+        what="Walk with Cara",
+        owner=Owner.CARER,
+        schedule=Schedule(Repeat.DAILY, clock.today() - timedelta(days=30)),
+    )
+    return Extras(scale, number, yes_no, count, goal.id, action.id)
 
 
 @dataclass
@@ -152,26 +131,8 @@ class Stranger:
 
 
 def add_stranger(app: Flask) -> Stranger:
-    other = make_account(app, "stranger@example.com", "Stan Stranger")
-    with app.app_context():
-        record = records.create_record("Stan Stranger", created_by=other.id, owner_id=other.id)
-        sharing.add_member(record.id, other.id, Role.OWNER)
+    other, record = create_person(app, "stranger@example.com", "Stan Stranger")
     return Stranger(record.id, other.id, add_extras(app, record.id))
-
-
-@pytest.fixture
-def owner(login_as, people: People) -> FlaskClient:
-    return login_as("owner@example.com")
-
-
-@pytest.fixture
-def carer(login_as, people: People) -> FlaskClient:
-    return login_as("carer@example.com")
-
-
-@pytest.fixture
-def coordinator(login_as, people: People) -> FlaskClient:
-    return login_as("coord@example.com")
 
 
 @pytest.fixture

@@ -6,38 +6,20 @@ a plain POST, a 303 redirect, and the change visible on the next page.
 
 from __future__ import annotations
 
-import html
-import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tracker import clock, plans
 from tracker.plans import GROUPS, MAX_TEXT
 from tracker.records import record_scope
 from tracker.store import get_store
 
-from .conftest import People, post
+from .conftest import Clock, People, date_parts, post, stored, text_of
+from .conftest import assert_problem as assert_form_problem
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def stored(app: Flask, record_id: str) -> dict[str, object]:
-    """Every data file of the record (not its access trail), parsed: what it holds now."""
-    root = Path(app.config["TRACKER_DATA_DIR"]) / "records" / record_id
-    out: dict[str, object] = {}
-    for path in sorted(root.rglob("*.json")):
-        if path.name.startswith((".tmp-", "audit-")):
-            continue
-        out[str(path.relative_to(root))] = json.loads(path.read_bytes())
-    return out
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def plan_of(people: People) -> plans.Plan:
@@ -54,48 +36,10 @@ def plan_url(people: People, suffix: str = "") -> str:
     return f"/records/{people.record_id}/plan{suffix}"
 
 
-def date_parts(name: str, d: date | None = None, **parts: str) -> dict[str, str]:
-    values = {"day": "", "month": "", "year": ""}
-    if d is not None:
-        values = {"day": str(d.day), "month": str(d.month), "year": str(d.year)}
-    values.update(parts)
-    return {f"{name}[{p}]": v for p, v in values.items()}
-
-
 def assert_problem(response, message: str) -> None:
-    """A 422 with the NHS error summary and the field's message in it."""
-    body = text_of(response)
-    assert response.status_code == 422, body[:300]
-    assert "There is a problem" in body
-    assert 'class="nhsuk-error-summary' in body
-    summary = body[body.index("nhsuk-error-summary") :]
-    assert message in summary, f"{message!r} not in the error summary"
-
-
-class Clock:
-    """tracker.clock.now under a test's control (set it before anyone signs in)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-        self.at = at
-        monkeypatch.setattr(clock, "now", lambda: self.at)
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
-
-
-@pytest.fixture
-def owner(login_as, people: People):
-    return login_as("owner@example.com")
-
-
-@pytest.fixture
-def carer(login_as, people: People):
-    return login_as("carer@example.com")
-
-
-@pytest.fixture
-def coordinator(login_as, people: People):
-    return login_as("coord@example.com")
+    """A 422 with the NHS error summary (the component itself) and the field's message in it."""
+    assert 'class="nhsuk-error-summary' in text_of(response)
+    assert_form_problem(response, message)
 
 
 # --- sections ------------------------------------------------------------------------

@@ -24,14 +24,16 @@ import pytest
 import time_machine
 
 from tests.conftest import csrf_token, post
+from tests.factories import create_action, create_tracker
 from tests.pushservice import (
     Household,
     Mode,
     PushService,
     add_browser,
     b64u,
-    make_household,
+    local_household,
     make_sender,
+    plan_yearly_reviews,
     set_prefs,
     use_local_push,
 )
@@ -40,7 +42,6 @@ from tracker import (
     early_warnings,
     logs,
     notifications,
-    plans,
     push,
     reminders,
     reviews,
@@ -67,9 +68,7 @@ def service():
 
 @pytest.fixture
 def home(app) -> Household:
-    use_local_push(app)
-    with time_machine.travel(CREATED, tick=False):
-        return make_household(app)
+    return local_household(app, CREATED)
 
 
 @pytest.fixture
@@ -88,9 +87,9 @@ def run(app, sender, when: datetime) -> reminders.RunStats:
 def add_action(home: Household, what: str = "Take a short walk", **kwargs) -> actions.Action:
     kwargs.setdefault("owner", Owner.ME)
     schedule = Schedule(kwargs.pop("repeat", Repeat.DAILY), kwargs.pop("start", MONDAY))
-    with time_machine.travel(CREATED, tick=False), home.app.app_context():
-        return actions.add_action(
-            home.record, goal_id=home.goal, what=what, schedule=schedule, **kwargs
+    with time_machine.travel(CREATED, tick=False):
+        return create_action(
+            home.app, home.record, goal_id=home.goal, what=what, schedule=schedule, **kwargs
         )
 
 
@@ -179,18 +178,12 @@ def test_no_payload_ever_carries_diary_mood_or_symptom_content(app, home, servic
         )
         settings.set_warnings_to_carers(home.record, True)
     add_action(home)
-    with time_machine.travel(CREATED, tick=False), app.app_context():
-        plans.save_review_arrangements(
-            home.record,
-            by=home.owner,
-            start_date=date(2026, 12, 1),
-            next_review=MONDAY + timedelta(days=1),
-            interval_months=12,
-        )
-        pain = trackers.define_tracker(
+    with time_machine.travel(CREATED, tick=False):
+        plan_yearly_reviews(home, MONDAY + timedelta(days=1))
+        pain = create_tracker(
+            app,
             home.record,
             name=f"{SYMPTOM} pain",
-            kind=trackers.TrackerKind.SCALE,
             rule=trackers.Rule(trackers.RuleKind.AT_LEAST_FOR_DAYS, 7, 1),
         )
     at = datetime(2027, 1, 4, 8, 30, tzinfo=UTC)

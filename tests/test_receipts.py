@@ -23,10 +23,11 @@ from PIL import ExifTags, Image, PngImagePlugin
 
 from tracker import receipts, records, sharing
 from tracker.receipts import InvalidReceipt
-from tracker.roles import Category, Role
+from tracker.roles import Category
 from tracker.store import RETIRED_SCOPE, RETIRED_TABLE, Store, get_store
 
-from .conftest import People, make_account
+from .conftest import People
+from .factories import create_person
 
 GPS_LATITUDE = (51.0, 30.0, 25.98)  # somewhere in London
 
@@ -571,10 +572,8 @@ def test_a_carer_sees_a_receipt_once_the_person_shares_the_budget(app, people, s
 
 
 def test_an_unknown_or_another_persons_receipt_answers_404(app, people, stored, login_as):
-    stranger = make_account(app, "stranger@example.com", "Sam Stranger")
+    _, theirs = create_person(app, "stranger@example.com", "Sam Stranger")
     with app.app_context():
-        theirs = records.create_record("Sam Stranger", created_by=stranger.id, owner_id=stranger.id)
-        sharing.add_member(theirs.id, stranger.id, Role.OWNER)
         their_receipt = receipts.save_receipt(theirs.id, png())
     owner = login_as("owner@example.com")
 

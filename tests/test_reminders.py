@@ -24,12 +24,15 @@ import pytest
 import time_machine
 
 from tests.conftest import make_account
+from tests.factories import create_action
 from tests.pushservice import (
     Household,
     PushService,
     add_browser,
+    local_household,
     make_household,
     make_sender,
+    plan_yearly_reviews,
     set_prefs,
     use_local_push,
 )
@@ -40,7 +43,6 @@ from tracker import (
     early_warnings,
     logs,
     notifications,
-    plans,
     reminders,
     reviews,
     settings,
@@ -78,9 +80,7 @@ def service():
 
 @pytest.fixture
 def home(app) -> Household:
-    use_local_push(app)
-    with time_machine.travel(CREATED, tick=False):
-        return make_household(app)
+    return local_household(app, CREATED)
 
 
 @pytest.fixture
@@ -116,8 +116,9 @@ def add_action(
     owner_user_id: str | None = None,
     created: datetime = CREATED,
 ) -> actions.Action:
-    with time_machine.travel(created, tick=False), home.app.app_context():
-        return actions.add_action(
+    with time_machine.travel(created, tick=False):
+        return create_action(
+            home.app,
             home.record,
             goal_id=home.goal,
             what=what,
@@ -230,14 +231,8 @@ def test_upcoming_review_reminds_person_carer_and_coordinator_4_weeks_1_week_and
     app, home, phones, service, sender
 ):
     review_on = date(2027, 3, 1)
-    with time_machine.travel(CREATED, tick=False), app.app_context():
-        plans.save_review_arrangements(
-            home.record,
-            by=home.owner,
-            start_date=date(2026, 12, 1),
-            next_review=review_on,
-            interval_months=12,
-        )
+    with time_machine.travel(CREATED, tick=False):
+        plan_yearly_reviews(home, review_on)
 
     expected = {"owner": 0, "carer": 0, "coordinator": 0}
     for days_before in (28, 20, 7, 3, 1, 0):
@@ -541,14 +536,8 @@ def busy_morning(app, home: Household, service: PushService) -> tuple[dict, date
     add_action(home, "Walk")
     add_action(home, "Stretch")
     add_action(home, "Shopping", owner=Owner.CARER, owner_user_id=home.carer)
-    with time_machine.travel(CREATED, tick=False), app.app_context():
-        plans.save_review_arrangements(
-            home.record,
-            by=home.owner,
-            start_date=date(2026, 12, 1),
-            next_review=MONDAY + timedelta(days=7),
-            interval_months=12,
-        )
+    with time_machine.travel(CREATED, tick=False):
+        plan_yearly_reviews(home, MONDAY + timedelta(days=7))
     request_review(app, home, on(MONDAY, 8, 0))
     phones = {}
     for role in ("owner", "carer", "coordinator"):

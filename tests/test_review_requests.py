@@ -12,21 +12,18 @@ from datetime import date, timedelta
 
 import pytest
 
-from tracker import records, reviews, sharing
+from tracker import reviews, sharing
 from tracker.reviews import Reason, RequestStateError, State, Urgency
 from tracker.roles import Category, Role
 
 from . import test_reviews as base
-from .conftest import make_account
+from .conftest import assert_problem, make_account, send, text_of, url
+from .factories import create_record
 from .test_reviews import (
     NOW,
     TODAY,
     Rec,
-    assert_problem,
     date_fields,
-    send,
-    text_of,
-    url,
     visible_text,
 )
 
@@ -376,12 +373,12 @@ def test_an_unknown_request_is_not_found(rec: Rec, coordinator, people):
 
 
 def test_a_request_from_another_record_is_not_found_under_this_one(rec: Rec, coordinator, people):
-    def other_record():
-        record = records.create_record("Another Person", created_by=people.coordinator_id)
-        sharing.add_member(record.id, people.coordinator_id, Role.COORDINATOR)
-        return record
-
-    other = rec.run(other_record)
+    other = create_record(
+        people.app,
+        created_by=people.coordinator_id,
+        name="Another Person",
+        members={people.coordinator_id: Role.COORDINATOR},
+    )
     theirs = rec.run(
         reviews.request_review,
         other.id,

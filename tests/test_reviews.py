@@ -22,7 +22,7 @@ from tracker.clock import LONDON
 from tracker.goals import GoalStatus
 from tracker.roles import Category, Role
 
-from .conftest import People, csrf_token
+from .conftest import Clock, People, assert_problem, date_parts, send, url
 
 # --- helpers shared by the review test files ------------------------------------------
 
@@ -30,20 +30,6 @@ from .conftest import People, csrf_token
 NOW = datetime(2026, 6, 30, 11, 0, tzinfo=UTC)
 TODAY = date(2026, 6, 30)
 START = date(2026, 1, 5)  # the plan's start: long enough before TODAY for two trend windows
-
-
-class Clock:
-    """tracker.clock.now under the test's control (set before anyone signs in)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-        self.at = at
-        monkeypatch.setattr(clock, "now", lambda: self.at)
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
-
-    def set(self, at: datetime) -> None:
-        self.at = at
 
 
 @pytest.fixture
@@ -278,49 +264,15 @@ def rec(frozen: Clock, people: People) -> Rec:
     return r
 
 
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def visible_text(response) -> str:
     """The page's words without tags, whitespace collapsed."""
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", response.get_data(as_text=True), flags=re.S)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
-def send(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
-    """POST with the session's CSRF token (fetched once per client)."""
-    token = getattr(client, "_review_csrf", None)
-    if token is None:
-        token = csrf_token(client, "/sign-in")
-        client._review_csrf = token  # type: ignore[attr-defined]
-    body = {k: v for k, v in (data or {}).items() if v is not None}
-    body["csrf_token"] = token
-    return client.post(path, data=body, **kwargs)
-
-
 def date_fields(name: str, day: date | None) -> dict[str, str]:
     """The NHS date input's three boxes for a date (empty boxes for None)."""
-    if day is None:
-        return {f"{name}[day]": "", f"{name}[month]": "", f"{name}[year]": ""}
-    return {
-        f"{name}[day]": str(day.day),
-        f"{name}[month]": str(day.month),
-        f"{name}[year]": str(day.year),
-    }
-
-
-def assert_problem(response, message: str) -> None:
-    """A 422 with the NHS error summary naming the problem."""
-    body = text_of(response)
-    assert response.status_code == 422, (response.status_code, body[:300])
-    assert "There is a problem" in body
-    summary = body[body.index("nhsuk-error-summary") :]
-    assert message in summary, f"{message!r} not in the error summary"
-
-
-def url(people: People, suffix: str = "") -> str:
-    return f"/records/{people.record_id}{suffix}"
+    return date_parts(name, day)
 
 
 @pytest.fixture

@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tracker import logs, records, sharing
 from tracker.roles import DEFAULT_CATEGORIES, Category, Role
 
 from .conftest import make_account, post
+from .factories import create_person
 from .helpers_security import is_sign_in_redirect
 
 DIARY_TEXT = "Bad night; did not want anyone to know"
 PARTS = ("plan", "mood", "symptoms", "diary")
-
-
-@pytest.fixture
-def owner(login_as, people):
-    return login_as("owner@example.com")
-
-
-@pytest.fixture
-def carer(login_as, people):
-    return login_as("carer@example.com")
-
-
-@pytest.fixture
-def coordinator(login_as, people):
-    return login_as("coord@example.com")
 
 
 def membership(app, user_id: str, record_id: str) -> sharing.Membership | None:
@@ -196,11 +180,9 @@ def test_another_persons_member_and_invitation_ids_answer_404(app, people, owner
     """Each id is checked against the record in the URL, not just looked up."""
     from tracker import invitations
 
-    other = make_account(app, "other@example.com", "Otto Other")
+    other, theirs = create_person(app)
     stranger = make_account(app, "stranger@example.com", "Stan Stranger")
     with app.app_context():
-        theirs = records.create_record("Otto Other", created_by=other.id, owner_id=other.id)
-        sharing.add_member(theirs.id, other.id, Role.OWNER)
         their_carer = sharing.add_member(theirs.id, stranger.id, Role.CARER)
         _, their_invite = invitations.create_invitation(
             theirs.id, Role.CARER, created_by=other.id, label="x"

@@ -25,16 +25,12 @@ from tracker.roles import Category, Role
 from tracker.summaries import Section
 
 from . import test_reviews as base
-from .conftest import make_account
+from .conftest import assert_problem, make_account, send, text_of, url
 from .test_reviews import (
     START,
     TODAY,
     Rec,
-    assert_problem,
     days_before,
-    send,
-    text_of,
-    url,
     visible_text,
 )
 

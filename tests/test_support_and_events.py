@@ -13,19 +13,14 @@ from tracker import logs
 from tracker.logs import EventType
 from tracker.roles import Category
 
+from .conftest import send, text_of, url
 from .test_logs import (  # noqa: F401 (fixtures)
     _share,
     assert_refused,
-    carer,
-    coordinator,
     disk_entries,
     extras,
     only,
-    owner,
-    send,
     stranger,
-    text_of,
-    url,
 )
 
 # --- support given, missed, and observations -------------------------------------------------

@@ -14,46 +14,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
-from tracker import actions, clock, goals, plans, sharing
+from tracker import actions, clock, goals, sharing
 from tracker.actions import Outcome, Owner, Repeat, Schedule
 
-from .conftest import People, make_account, post
+from .conftest import Clock, People, assert_problem, make_account, post, stored, text_of
+from .factories import create_action, create_goal, create_plan
 
 HX = {"HX-Request": "true"}
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def stored(app: Flask, record_id: str) -> dict[str, object]:
-    """Every data file of the record (not its access trail), parsed."""
-    root = Path(app.config["TRACKER_DATA_DIR"]) / "records" / record_id
-    return {
-        str(p.relative_to(root)): json.loads(p.read_bytes())
-        for p in sorted(root.rglob("*.json"))
-        if not p.name.startswith((".tmp-", "audit-"))
-    }
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def assert_problem(response, message: str) -> None:
-    body = text_of(response)
-    assert response.status_code == 422, body[:300]
-    assert "There is a problem" in body
-    summary = body[body.index("nhsuk-error-summary") :]
-    assert message in summary, f"{message!r} not in the error summary"
-
-
-class Clock:
-    """tracker.clock.now under a test's control (set it before anyone signs in)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-        self.at = at
-        monkeypatch.setattr(clock, "now", lambda: self.at)
 
 
 def today_url(people: People) -> str:
@@ -92,29 +62,20 @@ def marks_stored(people: People) -> list[dict]:
 
 
 def add_action(people: People, goal_id: str, what: str, owner: Owner, schedule: Schedule, **kw):
-    with people.app.app_context():
-        return actions.add_action(
-            people.record_id, goal_id=goal_id, what=what, owner=owner, schedule=schedule, **kw
-        )
+    """An action on ``people``'s record (``factories.create_action`` with the fields in order)."""
+    fields = {"goal_id": goal_id, "what": what, "owner": owner, "schedule": schedule, **kw}
+    return create_action(people.app, people.record_id, **fields)
 
 
 @pytest.fixture
 def goal(people) -> goals.Goal:
-    with people.app.app_context():
-        return goals.add_goal(people.record_id, outcome="To sleep better", by=people.owner_id)
+    return create_goal(people.app, people.record_id, by=people.owner_id, outcome="To sleep better")
 
 
 @pytest.fixture
 def mine(people, goal) -> actions.Action:
     """The person's own daily action, started 10 days ago, at 9:30pm."""
-    start = clock.today() - timedelta(days=10)
-    return add_action(
-        people,
-        goal.id,
-        "Breathing exercises",
-        Owner.ME,
-        Schedule(Repeat.DAILY, start, at=time(21, 30)),
-    )
+    return create_action(people.app, people.record_id, goal_id=goal.id)
 
 
 @pytest.fixture
@@ -124,21 +85,6 @@ def carers_action(people, goal) -> actions.Action:
     return add_action(
         people, goal.id, "Help with the evening routine", Owner.CARER, Schedule(Repeat.DAILY, start)
     )
-
-
-@pytest.fixture
-def owner(login_as, people):
-    return login_as("owner@example.com")
-
-
-@pytest.fixture
-def carer(login_as, people):
-    return login_as("carer@example.com")
-
-
-@pytest.fixture
-def coordinator(login_as, people):
-    return login_as("coord@example.com")
 
 
 def set_carer_categories(people: People, categories: frozenset) -> None:
@@ -184,14 +130,7 @@ def test_actions_not_due_today_are_not_shown_as_todays(owner, people, goal):
 
 def test_today_shows_the_next_review_date(owner, people):
     review = clock.today() + timedelta(days=40)
-    with people.app.app_context():
-        plans.save_review_arrangements(
-            people.record_id,
-            by=people.owner_id,
-            start_date=None,
-            next_review=review,
-            interval_months=6,
-        )
+    create_plan(people.app, people.record_id, by=people.owner_id, next_review=review)
     words = re.sub(r"<[^>]+>", "", text_of(owner.get(today_url(people))))
     assert f"The plan's next review is due on {review.day} {review:%B %Y}" in words
 

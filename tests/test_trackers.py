@@ -12,19 +12,14 @@ import pytest
 from tracker import trackers
 from tracker.trackers import Rule, RuleKind, TrackerKind
 
+from .conftest import send, text_of, url
 from .test_logs import (  # noqa: F401 (fixtures)
     assert_refused,
-    carer,
-    coordinator,
     disk_entries,
     extras,
     in_app,
     only,
-    owner,
-    send,
     stranger,
-    text_of,
-    url,
 )
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (the shared fixtures are imported from test_logs and used as arguments)
 """Trends: daily series, the summary sentence and the SVG chart, against hand-worked examples.
 
 Every expected figure below was worked out by hand from the readings next to it
@@ -19,14 +18,10 @@ from tracker.clock import LONDON
 from tracker.trackers import TrackerKind
 from tracker.trends import Period, Series
 
-from .test_logs import (  # noqa: F401 (fixtures)
+from .conftest import text_of, url
+from .test_logs import (
     Clock,
-    carer,
-    coordinator,
     in_app,
-    owner,
-    text_of,
-    url,
 )
 
 NOV_1, NOV_14 = date(2026, 11, 1), date(2026, 11, 14)
