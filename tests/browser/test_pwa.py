@@ -98,6 +98,15 @@ def outbox(page: Page) -> dict[str, list]:
     }
 
 
+def person_phone_with_worker(new_phone: Callable[..., Page]) -> tuple[Page, str]:
+    """The demo person signed in on a new phone its service worker controls: (phone, record id)."""
+    phone = new_phone()
+    sign_in(phone, DEMO_USERS["person"])
+    record_id = record_id_of(phone)
+    controlled_by_worker(phone)
+    return phone, record_id
+
+
 def new_carer_of_sam(
     live_app: Flask, new_phone: Callable[..., Page], name: str
 ) -> tuple[Any, Any, Page]:
@@ -225,10 +234,7 @@ def test_three_entries_logged_offline_reach_the_server_exactly_once_each(
     from tracker import logs
 
     browser_log.allow(OFFLINE_NOISE)
-    today = new_phone()
-    sign_in(today, DEMO_USERS["person"])
-    record_id = record_id_of(today)
-    controlled_by_worker(today)
+    today, record_id = person_phone_with_worker(new_phone)
     today.reload()  # now through the worker, which keeps a copy of Today
     expect(today.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Today"))
 
@@ -363,10 +369,7 @@ def test_signing_out_leaves_nothing_of_the_record_in_cache_storage_or_indexeddb(
     new_phone: Callable[..., Page], browser_log: BrowserLog
 ) -> None:
     browser_log.allow(OFFLINE_NOISE)
-    phone = new_phone()
-    sign_in(phone, DEMO_USERS["person"])
-    record_id = record_id_of(phone)
-    controlled_by_worker(phone)
+    phone, record_id = person_phone_with_worker(new_phone)
     for page in ["today", "plan", "help-now"]:
         phone.goto(f"/records/{record_id}/{page}")
     # And one entry still waiting to be sent: the server cannot be reached for it (the
@@ -454,10 +457,7 @@ def test_a_page_not_saved_on_the_phone_shows_the_offline_page(
     new_phone: Callable[..., Page], browser_log: BrowserLog
 ) -> None:
     browser_log.allow(OFFLINE_NOISE)
-    phone = new_phone()
-    sign_in(phone, DEMO_USERS["person"])
-    record_id = record_id_of(phone)
-    controlled_by_worker(phone)
+    phone, record_id = person_phone_with_worker(new_phone)
     phone.context.set_offline(True)
     response = phone.goto(f"/records/{record_id}/trends")
     assert response is not None and response.from_service_worker
