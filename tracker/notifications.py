@@ -392,10 +392,14 @@ def _journal(bucket: int, days: int) -> list[dict]:
     ]
 
 
-def _claims_of(account_id: str) -> list[dict]:
-    """The account's claims in the journal, of the last ``LEDGER_KEEP_DAYS``."""
-    days = _journal(bucket_of(account_id), LEDGER_KEEP_DAYS)
-    return [i for i in days if i["account"] == account_id]
+def _claims_of(account_id: str, since: date | None = None) -> list[dict]:
+    """The account's claims in the journal, of the last ``LEDGER_KEEP_DAYS`` (UTC)
+    days, or only of the days from ``since`` on, when that is fewer."""
+    days = LEDGER_KEEP_DAYS
+    if since is not None:
+        days = min(days, (clock.now().astimezone(UTC).date() - since).days + 1)
+    claims = _journal(bucket_of(account_id), max(days, 0))
+    return [i for i in claims if i["account"] == account_id]
 
 
 def _claimed(bucket: int) -> set[str]:
@@ -573,7 +577,20 @@ def inbox(account_id: str) -> list[InboxItem]:
 
 
 def unread_count(account_id: str) -> int:
-    return sum(1 for item in inbox(account_id) if not item.read)
+    """How many of :func:`inbox` are unread, for the badge on every page.
+
+    Only the journal's days since the inbox was last read are looked at: a claim
+    newer than that mark is in the journal of its own UTC day or a later one.
+    Unread reminders are the newest, so at most ``INBOX_KEEP`` of them are shown.
+    """
+    view = get_store().read(scope(account_id))
+    read_through = (view.get(INBOX_READ, INBOX_READ_ID) or {}).get("through", "")
+    since = clock.parse(read_through).astimezone(UTC).date() if read_through else None
+    own = [d for d in view.all(INBOX) if not d.get("read") and d["at"] > read_through]
+    recent = [
+        i for i in _claims_of(account_id, since) if i["status"] == "sent" and i["at"] > read_through
+    ]
+    return min(len(own) + len(recent), INBOX_KEEP)
 
 
 def mark_all_read(account_id: str) -> None:
