@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import clock, plans, receipts
-from .plans import BudgetHeld, BudgetLine, LineCategory, LinePeriod, Plan
+from .plans import BudgetHeld, BudgetLine, LinePeriod, Plan
 from .presenters import nhs_date
 from .records import log_scope, record_scope
 from .store import get_store
@@ -401,14 +401,25 @@ def position_between(
     return lines, whole, unplanned
 
 
-def budget_position(record_id: str, today: date | None = None) -> BudgetPosition | None:
-    """The current plan year's position; ``None`` if the plan has no start date yet."""
-    plan = plans.get_plan(record_id)
+def budget_position(
+    record_id: str,
+    today: date | None = None,
+    *,
+    plan: Plan | None = None,
+    spends: Iterable[Spend] | None = None,
+) -> BudgetPosition | None:
+    """The current plan year's position; ``None`` if the plan has no start date yet.
+
+    Pass ``plan`` or ``spends`` (any superset of the year's) when the caller has
+    already read them, so the store is read once.
+    """
+    plan = plan or plans.get_plan(record_id)
     if plan.start_date is None:
         return None
     through = today or clock.today()
     first, last = plan_year(plan.start_date, max(through, plan.start_date))
-    spends = list_spending(record_id, first, through)
+    if spends is None:
+        spends = list_spending(record_id, first, through)
     lines, whole, unplanned = position_between(plan, spends, first, through, last)
     return BudgetPosition(
         plan.budget_held, plan.budget_total, first, last, through, lines, whole, unplanned
@@ -448,10 +459,15 @@ def line_names(plan: Plan, *, show_plan_text: bool) -> dict[str, str]:
 
 
 def spending_statement(
-    record_id: str, first: date, last: date, *, show_plan_text: bool = True
+    record_id: str,
+    first: date,
+    last: date,
+    *,
+    show_plan_text: bool = True,
+    plan: Plan | None = None,
 ) -> Statement:
     """The statement for any period (``first`` after ``last`` gives an empty one)."""
-    plan = plans.get_plan(record_id)
+    plan = plan or plans.get_plan(record_id)
     lines = {line.id: line for line in plan.budget_lines}
     names = line_names(plan, show_plan_text=show_plan_text)
     rows = []
@@ -523,10 +539,6 @@ def is_month_end(day: date) -> bool:
 
 
 # --- for the review summary -----------------------------------------------------------------
-
-
-def pa_lines(plan: Plan) -> list[BudgetLine]:
-    return [line for line in plan.budget_lines if line.category is LineCategory.PA_WAGES]
 
 
 def bar_widths(position: Position, width: int = 300) -> dict[str, int]:

@@ -93,8 +93,9 @@ def _goal_names(record_id: str) -> dict[str, str]:
 @requires(Permission.VIEW_BUDGET)
 def overview(record_id: str):
     plan, names = _plan_and_names()
-    position = budget.budget_position(record_id)
-    recent = budget.list_spending(record_id)[-10:][::-1]
+    spends = budget.list_spending(record_id)
+    position = budget.budget_position(record_id, plan=plan, spends=spends)
+    recent = spends[-10:][::-1]
     return render(
         "budget/page.jinja",
         plan=plan,
@@ -112,15 +113,16 @@ def overview(record_id: str):
 def line(record_id: str, line_id: str):
     plan, names = _plan_and_names()
     this = _line_or_404(plan, line_id)
-    position = budget.budget_position(record_id)
+    every_spend = budget.list_spending(record_id)
+    position = budget.budget_position(record_id, plan=plan, spends=every_spend)
     line_position = (
         next(p for p in position.lines if p.line.id == line_id) if position is not None else None
     )
     spends = (
         [
             s
-            for s in budget.list_spending(record_id, position.year_first, position.through)
-            if s.line_id == line_id
+            for s in every_spend
+            if s.line_id == line_id and position.year_first <= s.on <= position.through
         ]
         if position is not None
         else []
@@ -282,9 +284,8 @@ def _can_remove(spend: budget.Spend) -> bool:
     return g.membership.role is Role.OWNER or spend.author_id == current_user.id
 
 
-def _statement_period(record_id: str) -> tuple[StatementForm, date, date, int]:
+def _statement_period(plan: plans.Plan) -> tuple[StatementForm, date, date, int]:
     form = StatementForm(formdata=request.args if request.args else None)
-    plan = plans.get_plan(record_id)
     today = clock.today()
     first, last = (
         budget.plan_year(plan.start_date, max(today, plan.start_date))
@@ -304,14 +305,16 @@ def _statement_period(record_id: str) -> tuple[StatementForm, date, date, int]:
 @requires(Permission.VIEW_BUDGET)
 def statement(record_id: str):
     plan, names = _plan_and_names()
-    form, first, last, status = _statement_period(record_id)
+    form, first, last, status = _statement_period(plan)
     return render(
         "budget/statement.jinja",
         form=form,
         plan=plan,
         names=names,
         statement=(
-            budget.spending_statement(record_id, first, last, show_plan_text=_sees_plan())
+            budget.spending_statement(
+                record_id, first, last, show_plan_text=_sees_plan(), plan=plan
+            )
             if status == 200
             else None
         ),
@@ -322,9 +325,12 @@ def statement(record_id: str):
 @bp.route("/statement/download")
 @requires(Permission.VIEW_BUDGET)
 def statement_csv(record_id: str):
-    _, first, last, status = _statement_period(record_id)
+    plan = plans.get_plan(record_id)
+    _, first, last, status = _statement_period(plan)
     if status != 200:
         abort(400)
-    statement = budget.spending_statement(record_id, first, last, show_plan_text=_sees_plan())
+    statement = budget.spending_statement(
+        record_id, first, last, show_plan_text=_sees_plan(), plan=plan
+    )
     filename = f"spending-{first.isoformat()}-to-{last.isoformat()}.csv"
     return download(budget.statement_csv(statement), "text/csv", filename)

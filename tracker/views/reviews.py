@@ -43,8 +43,8 @@ def _shared_charts(record_id: str, shared: summaries.Shared, viewer: Membership)
     choices as they are now too.
     """
     hidden = set(summaries.get_draft(record_id)["hidden"])
-    drawn = charts.charts_for(record_id, shared.start, shared.end, viewer, id_prefix="review-chart")
-    return [c for c in drawn if c.series.points and hidden.isdisjoint(c.statement_keys)]
+    drawn = _charts(record_id, shared.start, shared.end, viewer)
+    return [c for c in drawn if hidden.isdisjoint(c.statement_keys)]
 
 
 def _schedule_context(record_id: str) -> dict:
