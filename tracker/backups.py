@@ -119,7 +119,10 @@ def read_manifest(snapshot: Path) -> dict[str, dict]:
 
 def check_backup(snapshot: Path) -> list[str]:
     """Every way the backup differs from its manifest; empty if it is whole."""
-    files = read_manifest(snapshot)
+    return _differences(snapshot, read_manifest(snapshot))
+
+
+def _differences(snapshot: Path, files: dict[str, dict]) -> list[str]:
     problems = []
     for rel, want in sorted(files.items()):
         try:
@@ -143,12 +146,12 @@ def check_backup(snapshot: Path) -> list[str]:
 
 def restore_backup(snapshot: Path, data_dir: Path) -> BackupSummary:
     """Copy a whole, checked backup into an empty ``data_dir`` and check every file parses."""
-    problems = check_backup(snapshot)
+    files = read_manifest(snapshot)
+    problems = _differences(snapshot, files)
     if problems:
         raise BackupError(problems)
     _require_empty(data_dir, "a backup is restored")
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    files = read_manifest(snapshot)
     try:
         for rel in sorted(files):
             _write_file(data_dir / rel, (snapshot / rel).read_bytes())

@@ -216,9 +216,11 @@ def _strings(value: Any) -> Iterator[str]:
 
 def build_export(record_id: str) -> dict:
     """Everything the tracker holds about the record, as one versioned document."""
-    record = records_module.get_record(record_id)
-    if record is None:
+    # The index entry is exported as stored; the record is read from the same entry.
+    index = get_store().read(records_module.SCOPE).get(records_module.TABLE, record_id)
+    if not index:
         raise LookupError(record_id)
+    record = records_module.Record.from_doc(index)
     memberships = [
         {k: v for k, v in doc.items() if k != "record_id"}
         for doc in get_store().read(sharing_module.SCOPE).all(sharing_module.TABLE)
@@ -232,7 +234,6 @@ def build_export(record_id: str) -> dict:
         if record.owner_id
         else None
     )
-    index = get_store().read(records_module.SCOPE).get(records_module.TABLE, record_id) or {}
     body: dict[str, Any] = {
         "record": dict(index),
         "sharing": memberships,

@@ -479,10 +479,11 @@ def export_bundle(record: records.Record, viewer: Membership) -> dict:
         listed = actions.list_actions(record.id)
         once = [a for a in listed if a.schedule.repeat is Repeat.ONCE and a.schedule.start <= today]
         done = _once_done(record.id, once, today)
+        goal_ids = {g.id for g in all_goals}
         activities = [
             _activity(record.id, a, people, a.id in done, today)
             for a in listed
-            if any(g.id == a.goal_id for g in all_goals)
+            if a.goal_id in goal_ids
         ]
     care_plan = _care_plan(record.id, plan, people, goal_resources, activities)
     resources = [
@@ -502,7 +503,7 @@ def export_bundle(record: records.Record, viewer: Membership) -> dict:
     }
 
 
-def bundle_filename(record: records.Record) -> str:
+def bundle_filename() -> str:
     """A download name that says what and when, without the person's name."""
     return f"care-plan-{clock.today().isoformat()}.fhir.json"
 
@@ -661,9 +662,10 @@ def _ours(extensions: Any, name: str) -> dict | None:
 
 
 def _other_extensions(reader: _Reader, where: str, obj: dict, names: set[str]) -> None:
-    for e in obj.get("extension", []) if isinstance(obj.get("extension"), list) else []:
+    kept = {EXT + n for n in names}
+    for e in _list(obj.get("extension")):
         url = e.get("url") if isinstance(e, dict) else None
-        if url not in {EXT + n for n in names}:
+        if url not in kept:
             reader.not_mapped.append(f"{where}: extension {url or '(no url)'} not kept")
 
 
@@ -673,7 +675,7 @@ def _concept_text(value: Any) -> str:
         return ""
     if isinstance(value.get("text"), str):
         return value["text"].strip()
-    for coding in value.get("coding", []) if isinstance(value.get("coding"), list) else []:
+    for coding in _list(value.get("coding")):
         if isinstance(coding, dict):
             words = coding.get("display") or coding.get("code")
             if isinstance(words, str):
@@ -711,7 +713,7 @@ def _name(resource: dict) -> str:
             continue
         if isinstance(n.get("text"), str) and n["text"].strip():
             return n["text"].strip()
-        given = n.get("given") if isinstance(n.get("given"), list) else []
+        given = _list(n.get("given"))
         parts = [*given, n.get("family", "")]
         words = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
         if words:
@@ -991,7 +993,7 @@ def _read_activity(
         return None
     if status in ("on-hold", "cancelled", "stopped", "unknown"):
         reader.not_mapped.append(f"{where}: its status ({status}) was not kept")
-    goal_refs = detail.get("goal") if isinstance(detail.get("goal"), list) else []
+    goal_refs = _list(detail.get("goal"))
     linked = [goal_keys.get(id(reader.resolve(r))) for r in goal_refs]
     linked = [key for key in linked if key]
     if not linked:
@@ -1060,7 +1062,7 @@ def _contact(
         reader.used.add(id(member))
     display = ref.get("display")
     name = _name(member) if member else display if isinstance(display, str) else ""
-    roles = participant.get("role") if isinstance(participant.get("role"), list) else []
+    roles = _list(participant.get("role"))
     role_concept = roles[0] if roles else {}
     ours = {c for s, c in _codes(role_concept) if s == CODES + "contact-role"}
     if _ours(participant.get("extension"), "care-team-member"):
@@ -1162,7 +1164,7 @@ def _read_care_plan(reader: _Reader, resources: list[dict]) -> ImportedPlan | No
         reader.problem("Patient", "it has no name")
     elif len(name) > 100:
         reader.problem("Patient", "the name is longer than 100 characters")
-    contacts = patient.get("contact") if isinstance(patient.get("contact"), list) else []
+    contacts = _list(patient.get("contact"))
     acting_for = next(
         (
             _name({"name": c.get("name")})

@@ -20,10 +20,14 @@ class ImportBundleForm(FlaskForm):
     )
     bundle_text = TextAreaField("Or paste the bundle's JSON here")
 
+    def _upload(self) -> FileStorage | None:
+        upload = self.bundle_file.data
+        return upload if isinstance(upload, FileStorage) and upload.filename else None
+
     def bundle(self) -> bytes:
         """The bundle's bytes (at most one more than the limit, so too large can be told)."""
-        upload = self.bundle_file.data
-        if isinstance(upload, FileStorage) and upload.filename:
+        upload = self._upload()
+        if upload is not None:
             return upload.stream.read(MAX_IMPORT_BYTES + 1)
         return (self.bundle_text.data or "").encode("utf-8", "surrogatepass")[
             : MAX_IMPORT_BYTES + 1
@@ -32,8 +36,7 @@ class ImportBundleForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
-        upload = self.bundle_file.data
-        has_file = isinstance(upload, FileStorage) and bool(upload.filename)
+        has_file = self._upload() is not None
         has_text = bool((self.bundle_text.data or "").strip())
         if has_file and has_text:
             self.bundle_text.errors = ["Upload a file or paste the bundle, not both"]

@@ -18,8 +18,7 @@ FEED_LIMIT_PER_LINK = "120 per hour"
 FEED_MAX_AGE_SECONDS = 900
 
 
-def _feed_links(record_id: str) -> dict[str, str] | None:
-    settings = calendar_feed.get_settings(record_id)
+def _feed_links(record_id: str, settings: calendar_feed.FeedSettings) -> dict[str, str] | None:
     if settings.secret is None:
         return None
     token = calendar_feed.token_for(record_id, settings.secret)
@@ -38,7 +37,7 @@ def _page(wording_form: CalendarWordingForm | None = None, status: int = 200):
         "data/page.jinja",
         status=status,
         wording_form=wording_form,
-        feed=_feed_links(record_id),
+        feed=_feed_links(record_id, settings),
         include_wording=settings.include_wording,
     )
 

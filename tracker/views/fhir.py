@@ -22,7 +22,7 @@ NOT_SAVED = (
 @requires(Permission.EXPORT_FHIR)
 def export_bundle(record_id: str):
     bundle = fhir.export_bundle(g.record, g.membership)
-    return download(fhir.to_json(bundle), fhir.MEDIA_TYPE, fhir.bundle_filename(g.record))
+    return download(fhir.to_json(bundle), fhir.MEDIA_TYPE, fhir.bundle_filename())
 
 
 @bp.route("/caseload/import-fhir", methods=["GET", "POST"])
