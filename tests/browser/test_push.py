@@ -117,15 +117,20 @@ def test_a_pushed_reminder_is_shown_by_the_service_worker_with_the_generic_text(
     scope = f"{live_server.url}/"
     registration_id = wait_for(page, lambda: registrations.get(scope), "the registration id")
 
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": live_server.url,
-            "registrationId": registration_id,
-            "data": real_payload.decode("utf-8"),
-        },
-    )
-    shown = wait_for(page, lambda: page.evaluate(NOTIFICATIONS), "the notification")
+    push = {
+        "origin": live_server.url,
+        "registrationId": registration_id,
+        "data": real_payload.decode("utf-8"),
+    }
+    cdp.send("ServiceWorker.deliverPushMessage", push)
+    try:
+        shown = wait_for(page, lambda: page.evaluate(NOTIFICATIONS), "the notification")
+    except pytest.fail.Exception:
+        # A Chromium run just after it was installed (CI on a fresh machine) once dropped
+        # the DevTools delivery. Deliver again: the same tag replaces, never adds, so the
+        # count below still shows the worker showed exactly one notification.
+        cdp.send("ServiceWorker.deliverPushMessage", push)
+        shown = wait_for(page, lambda: page.evaluate(NOTIFICATIONS), "the notification", 30.0)
 
     assert len(shown) == 1
     [notification] = shown
